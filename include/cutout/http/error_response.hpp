@@ -1,0 +1,33 @@
+#pragma once
+// The one place where failures become HTTP answers: an exception (ours, LibTorch's, OpenCV's or
+// anything else) maps to a status and a JSON body {"error":{"code","type","message"}}.
+
+#include <exception>
+#include <optional>
+#include <string>
+
+namespace httplib {
+struct Response;
+}
+
+namespace cutout::http {
+
+struct ErrorReply {
+  int status = 500;
+  std::string type = "internal";
+  std::string message = "internal error";
+  std::optional<int> retry_after_s;  // for 503s
+};
+
+// Never throws. Internal details (LibTorch backtraces) are not sent to clients.
+ErrorReply describe_exception(std::exception_ptr error) noexcept;
+
+// The reply for a status produced outside our handlers (404, 405, 413 from the HTTP library).
+ErrorReply reply_for_status(int status);
+
+std::string error_json(const ErrorReply& reply);
+
+// Sets status, JSON body, and Retry-After where due.
+void send_error(httplib::Response& response, const ErrorReply& reply);
+
+}  // namespace cutout::http

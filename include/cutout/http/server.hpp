@@ -1,0 +1,62 @@
+#pragma once
+// The HTTP server: binds first (so the port is open before the model loads), serves on a pool of
+// worker threads, and stops gracefully: no new connections, in-flight requests finish.
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cutout/service/model_loader.hpp"
+#include "cutout/service/readiness.hpp"
+#include "cutout/service/remove_background.hpp"
+
+namespace httplib {
+class Server;
+}
+
+namespace cutout::http {
+
+struct HttpOptions {
+  std::string host = "0.0.0.0";
+  int port = 8080;  // 0: any free port
+  int threads = 8;
+  std::size_t max_body_bytes = 32u * 1024u * 1024u;
+  std::vector<std::string> cors_origins;
+  std::chrono::seconds read_timeout{30};   // a client that stops sending is dropped
+  std::chrono::seconds write_timeout{30};  // a client that stops reading is dropped
+};
+
+// What the routes need from the service layer.
+struct AppContext {
+  const service::Readiness& readiness;
+  const service::ModelLoader& loader;
+  const service::BackgroundRemover& remover;
+};
+
+class HttpServer {
+ public:
+  HttpServer(AppContext context, HttpOptions options);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Opens the listening socket; returns the port (useful with port 0). Throws std::runtime_error.
+  int bind();
+  // Accepts connections on a background thread. Call after bind().
+  void start();
+  // Stops accepting and waits for the worker threads, which finish their requests first.
+  void stop();
+  int port() const { return port_; }
+
+ private:
+  AppContext context_;
+  HttpOptions options_;
+  std::unique_ptr<httplib::Server> server_;
+  int port_ = -1;
+  std::thread accept_thread_;
+};
+
+}  // namespace cutout::http

@@ -1,0 +1,23 @@
+#pragma once
+// Turning an image and its matte into the picture the client asked for.
+
+#include <cstdint>
+
+#include <opencv2/core.hpp>
+
+#include "cutout/imaging/decode.hpp"
+
+namespace cutout::imaging {
+
+struct Rgb {
+  std::uint8_t r = 0, g = 0, b = 0;
+};
+
+// BGRA: the original pixels with the mask as alpha. An input that had alpha keeps its transparency:
+// the result's alpha is mask * input_alpha / 255 (rounded).
+cv::Mat compose_cutout(const DecodedImage& image, const cv::Mat& mask);
+
+// BGR: the original pixels blended over a solid colour by the same alpha as compose_cutout.
+cv::Mat flatten_onto(const DecodedImage& image, const cv::Mat& mask, Rgb background);
+
+}  // namespace cutout::imaging

@@ -1,0 +1,71 @@
+#pragma once
+// The one readiness state every route reads. Reads are lock-free atomics; the mutex and condition
+// variable exist only so /warmup can sleep until the state changes instead of polling.
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+
+namespace cutout::service {
+
+enum class Phase : int { Starting = 0, LoadingModel, WarmingUp, Ready, Failed };
+std::string to_string(Phase phase);
+
+// Moments of the start-up, measured from process creation (see core/process_clock).
+enum class Milestone : int {
+  PortOpen = 0,
+  LoadStarted,
+  DeviceSelected,
+  ModelLoaded,
+  Ready,
+  Failed,
+  Count
+};
+std::string to_string(Milestone milestone);
+
+struct Timeline {
+  // Milliseconds since process start for each milestone reached so far.
+  std::array<std::optional<double>, static_cast<int>(Milestone::Count)> at_ms;
+  std::optional<double> at(Milestone m) const { return at_ms[static_cast<int>(m)]; }
+};
+
+class Readiness {
+ public:
+  Phase phase() const noexcept { return phase_.load(std::memory_order_acquire); }
+  bool ready() const noexcept { return phase() == Phase::Ready; }
+
+  // Forward-only transitions: Starting -> LoadingModel -> WarmingUp -> Ready. Each records its
+  // milestone. A transition out of Ready or Failed is ignored (the state never lies backwards).
+  void enter(Phase next);
+  void mark(Milestone milestone);
+
+  // Publishes the reason, then the state: a reader that sees Failed always sees the reason.
+  void fail(const std::string& reason);
+  std::string failure_reason() const;  // empty unless phase() == Failed
+
+  // Blocks until Ready or Failed, or until the timeout; returns the phase at that moment.
+  Phase wait_until_settled(std::chrono::milliseconds timeout) const;
+
+  Timeline timeline() const;
+  // Milliseconds since the current phase began (since process start for Starting).
+  double ms_in_current_phase() const;
+
+ private:
+  void publish(Phase next);
+
+  std::atomic<Phase> phase_{Phase::Starting};
+  std::atomic<bool> failure_claimed_{false};
+  std::string failure_reason_;  // written once, before phase_ becomes Failed
+  std::array<std::atomic<std::int64_t>, static_cast<int>(Milestone::Count)> milestone_ns_{};
+  std::atomic<std::int64_t> phase_started_ns_{0};
+
+  mutable std::mutex wait_mutex_;
+  mutable std::condition_variable changed_;
+};
+
+}  // namespace cutout::service

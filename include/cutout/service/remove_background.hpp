@@ -1,0 +1,53 @@
+#pragma once
+// The use case: image bytes in, cut-out bytes out. Decoding, preprocessing and encoding run on the
+// caller's thread, in parallel with other requests; only the forward pass waits its turn.
+
+#include <string>
+#include <string_view>
+
+#include "cutout/engine/inference_gate.hpp"
+#include "cutout/imaging/decode.hpp"
+#include "cutout/imaging/encode.hpp"
+#include "cutout/service/model_loader.hpp"
+#include "cutout/service/readiness.hpp"
+#include "cutout/service/request_options.hpp"
+
+namespace cutout::service {
+
+struct StageTimings {
+  double decode_ms = 0;
+  double preprocess_ms = 0;
+  double queue_ms = 0;      // waiting for the model
+  double inference_ms = 0;  // the forward pass itself
+  double postprocess_ms = 0;
+  double encode_ms = 0;
+};
+
+struct RemoveBackgroundResult {
+  std::string body;
+  std::string content_type;
+  int width = 0;
+  int height = 0;
+  StageTimings timings;
+};
+
+class BackgroundRemover {
+ public:
+  BackgroundRemover(const Readiness& readiness, const ModelLoader& loader,
+                    engine::InferenceGate& gate, imaging::DecodeLimits limits,
+                    imaging::EncodeOptions encode_options);
+
+  // Throws cutout::Error: NotReady ("not_ready"/"model_failed") before the model is ready, the
+  // decoder's errors, Overloaded when the queue is full; c10::Error / cv::Exception on bugs.
+  RemoveBackgroundResult remove(std::string_view image_bytes,
+                                const RemoveBackgroundOptions& options) const;
+
+ private:
+  const Readiness& readiness_;
+  const ModelLoader& loader_;
+  engine::InferenceGate& gate_;
+  imaging::DecodeLimits limits_;
+  imaging::EncodeOptions encode_options_;
+};
+
+}  // namespace cutout::service

@@ -1,0 +1,29 @@
+#pragma once
+// The parameters of /remove-background, whether they came as query parameters or form fields.
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cutout/imaging/compose.hpp"
+#include "cutout/imaging/encode.hpp"
+
+namespace cutout::service {
+
+enum class OutputKind { Rgba, Mask };
+
+struct RemoveBackgroundOptions {
+  OutputKind output = OutputKind::Rgba;
+  std::optional<imaging::Rgb> background;  // bg_color: flatten instead of transparency
+  imaging::OutputFormat format = imaging::OutputFormat::Png;
+};
+
+using Parameters = std::vector<std::pair<std::string, std::string>>;
+
+// Throws cutout::Error (InvalidArgument): "unknown_parameter" for a name we do not know (a typo
+// should not be silently ignored), "invalid_parameter" for a bad value or a contradiction such
+// as format=jpeg for a transparent result.
+RemoveBackgroundOptions parse_remove_background_options(const Parameters& parameters);
+
+}  // namespace cutout::service

@@ -1,0 +1,70 @@
+"""The `cutout.json` metadata that cutout-server reads from a TorchScript archive.
+
+A model file is self-describing: torch.jit.save(..., _extra_files={"cutout.json": ...}) stores this
+document inside the archive, and the server reads it with torch::jit::load's extra-files map. One
+schema for every model (InSPyReNet, ISNet, test fixtures), so it lives here, once.
+
+Schema (format 1):
+{
+  "format": 1,
+  "name": "inspyrenet-swinb",            # free text, shown in /health
+  "mode": "fast",                         # optional, free text
+  "input": {
+    "width": 384, "height": 384,          # the size the model was traced at
+    "channel_order": "RGB",               # "RGB" or "BGR"
+    "mean": [0.485, 0.456, 0.406],        # applied as ((v / 255) - mean) / std per channel
+    "std":  [0.229, 0.224, 0.225]
+  },
+  "output": {
+    "index": 0,                           # which element when forward returns a tuple/list
+    "activation": "none"                  # "none": already a probability in [0,1]; "sigmoid": logits
+  },
+  "weights_dtype": "float16"              # informational: the dtype stored in the file
+}
+"""
+import json
+
+FORMAT = 1
+EXTRA_FILE = "cutout.json"
+
+IMAGENET_MEAN = [0.485, 0.456, 0.406]
+IMAGENET_STD = [0.229, 0.224, 0.225]
+
+
+def make_metadata(name, width, height, mean, std, channel_order="RGB", output_index=0,
+                  activation="none", mode=None, weights_dtype=None):
+    """Build a validated metadata dict."""
+    if channel_order not in ("RGB", "BGR"):
+        raise ValueError(f"channel_order must be RGB or BGR, not {channel_order!r}")
+    if activation not in ("none", "sigmoid"):
+        raise ValueError(f"activation must be none or sigmoid, not {activation!r}")
+    if len(mean) != 3 or len(std) != 3 or any(s <= 0 for s in std):
+        raise ValueError("mean and std need three values, std positive")
+    if width <= 0 or height <= 0:
+        raise ValueError("input size must be positive")
+    meta = {
+        "format": FORMAT,
+        "name": name,
+        "input": {"width": int(width), "height": int(height), "channel_order": channel_order,
+                  "mean": [float(m) for m in mean], "std": [float(s) for s in std]},
+        "output": {"index": int(output_index), "activation": activation},
+    }
+    if mode is not None:
+        meta["mode"] = mode
+    if weights_dtype is not None:
+        meta["weights_dtype"] = weights_dtype
+    return meta
+
+
+def extra_files(meta):
+    """The _extra_files argument for torch.jit.save."""
+    return {EXTRA_FILE: json.dumps(meta, indent=2, sort_keys=True)}
+
+
+def read_metadata(path):
+    """Read the metadata back from a saved TorchScript file (None when absent)."""
+    import torch
+    files = {EXTRA_FILE: ""}
+    torch.jit.load(path, map_location="cpu", _extra_files=files)
+    text = files[EXTRA_FILE]
+    return json.loads(text) if text else None

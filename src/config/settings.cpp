@@ -1,0 +1,107 @@
+#include "cutout/config/settings.hpp"
+
+#include <map>
+#include <sstream>
+
+#include <CLI/CLI.hpp>
+
+namespace cutout::config {
+namespace {
+
+template <typename T>
+T lookup(const std::map<std::string, T>& table, const std::string& key) {
+  return table.at(key);  // CLI::IsMember already refused other keys
+}
+
+std::vector<std::string> split_origins(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream stream(text);
+  std::string item;
+  while (std::getline(stream, item, ',')) {
+    const auto begin = item.find_first_not_of(" \t");
+    const auto end = item.find_last_not_of(" \t/");
+    if (begin != std::string::npos) out.push_back(item.substr(begin, end - begin + 1));
+  }
+  return out;
+}
+
+}  // namespace
+
+ParseOutcome parse_settings(int argc, const char* const* argv) {
+  ParseOutcome outcome;
+  Settings& s = outcome.settings;
+  std::string device = "auto", precision = "auto", log_format = "json", cors;
+
+  CLI::App app{"cutout-server: removes image backgrounds over HTTP (InSPyReNet/ISNet, LibTorch)",
+               "cutout-server"};
+  app.option_defaults()->always_capture_default();
+  app.get_formatter()->column_width(34);
+
+  app.add_option("--port", s.port, "TCP port to listen on (0: any free port)")
+      ->envname("PORT")->check(CLI::Range(0, 65535));
+  app.add_option("--host", s.host, "Address to bind")->envname("CUTOUT_HOST");
+  app.add_option("--model", s.model_path, "TorchScript model file")->envname("CUTOUT_MODEL");
+  app.add_option("--device", device, "auto (cuda if usable, else cpu), cpu or cuda")
+      ->envname("CUTOUT_DEVICE")->check(CLI::IsMember({"auto", "cpu", "cuda"}));
+  app.add_option("--precision", precision, "auto (fp16 on cuda, fp32 on cpu), fp32 or fp16")
+      ->envname("CUTOUT_PRECISION")->check(CLI::IsMember({"auto", "fp32", "fp16"}));
+  app.add_option("--input-size", s.input_size, "Model input size for files without cutout.json")
+      ->envname("CUTOUT_INPUT_SIZE")->check(CLI::Range(16, 8192));
+  app.add_option("--warmup-runs", s.warmup_runs, "Forward passes before ready")
+      ->envname("CUTOUT_WARMUP_RUNS")->check(CLI::Range(0, 10));
+  app.add_option("--http-threads", s.http_threads, "HTTP worker threads")
+      ->envname("CUTOUT_HTTP_THREADS")->check(CLI::Range(1, 256));
+  app.add_option("--queue-depth", s.queue_depth,
+                 "Requests allowed to wait for or run a forward pass; more get 503")
+      ->envname("CUTOUT_QUEUE_DEPTH")->check(CLI::Range(1, 1024));
+  app.add_option("--max-body-bytes", s.max_body_bytes, "Largest request body accepted")
+      ->envname("CUTOUT_MAX_BODY_BYTES")->check(CLI::Range(std::size_t{1024}, std::size_t{1} << 31));
+  app.add_option("--max-pixels", s.max_pixels, "Largest image (width x height) accepted")
+      ->envname("CUTOUT_MAX_PIXELS")->check(CLI::Range(std::size_t{1}, std::size_t{1} << 31));
+  app.add_option("--cors-origin", cors,
+                 "Comma-separated origins allowed by CORS (exact, e.g. https://app.example.com; * for any)")
+      ->envname("CUTOUT_CORS_ORIGIN");
+  app.add_option("--log-format", log_format, "json (one object per line, for Cloud Logging) or text")
+      ->envname("CUTOUT_LOG_FORMAT")->check(CLI::IsMember({"json", "text"}));
+  app.add_option("--fail-exit-delay-ms", s.fail_exit_delay_ms,
+                 "After a failed start, answer /health this long before exiting non-zero")
+      ->envname("CUTOUT_FAIL_EXIT_DELAY_MS")->check(CLI::Range(0, 600000));
+  app.set_version_flag("--version", "cutout-server 0.1.0");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    outcome.exit_now = true;
+    outcome.output = app.help();
+    return outcome;
+  } catch (const CLI::CallForVersion& e) {
+    outcome.exit_now = true;
+    outcome.output = std::string(e.what()) + "\n";
+    return outcome;
+  } catch (const CLI::ParseError& e) {
+    outcome.exit_now = true;
+    outcome.exit_code = 2;
+    outcome.output = std::string("cutout-server: error: ") + e.what() +
+                     " (see cutout-server --help)\n";
+    return outcome;
+  }
+
+  s.device = lookup<engine::DeviceSetting>({{"auto", engine::DeviceSetting::Auto},
+                                            {"cpu", engine::DeviceSetting::Cpu},
+                                            {"cuda", engine::DeviceSetting::Cuda}},
+                                           device);
+  s.precision = lookup<engine::PrecisionSetting>({{"auto", engine::PrecisionSetting::Auto},
+                                                  {"fp32", engine::PrecisionSetting::Fp32},
+                                                  {"fp16", engine::PrecisionSetting::Fp16}},
+                                                 precision);
+  s.log_format = log_format == "json" ? LogFormat::Json : LogFormat::Text;
+  s.cors_origins = split_origins(cors);
+  if (s.model_path.empty()) {
+    outcome.exit_now = true;
+    outcome.exit_code = 2;
+    outcome.output = "cutout-server: error: --model must name a file\n";
+  }
+  return outcome;
+}
+
+}  // namespace cutout::config

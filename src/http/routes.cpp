@@ -1,0 +1,211 @@
+#include "cutout/http/routes.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <functional>
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include "cutout/core/error.hpp"
+#include "cutout/core/process_clock.hpp"
+#include "cutout/http/error_response.hpp"
+
+namespace cutout::http {
+namespace {
+
+using nlohmann::json;
+using service::Milestone;
+using service::Phase;
+
+constexpr long kDefaultWarmupTimeoutMs = 60'000;
+constexpr long kMaxWarmupTimeoutMs = 600'000;
+constexpr int kRetryAfterLoadingS = 2;
+
+void send_json(httplib::Response& res, int status, const json& body) {
+  res.status = status;
+  res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
+}
+
+// Handlers never let an exception escape: this wrapper is where they all become error replies.
+httplib::Server::Handler guarded(std::function<void(const httplib::Request&, httplib::Response&)> f) {
+  return [f = std::move(f)](const httplib::Request& req, httplib::Response& res) {
+    try {
+      f(req, res);
+    } catch (...) {
+      send_error(res, describe_exception(std::current_exception()));
+    }
+  };
+}
+
+json timeline_json(const service::Readiness& readiness) {
+  const service::Timeline t = readiness.timeline();
+  json milestones = json::object();
+  for (int i = 0; i < static_cast<int>(Milestone::Count); ++i) {
+    if (t.at_ms[i]) milestones[to_string(static_cast<Milestone>(i)) + "_ms"] = *t.at_ms[i];
+  }
+  // How long each phase took; a phase still running has no entry yet.
+  json phases = json::object();
+  const auto span = [&](const char* name, std::optional<double> from, std::optional<double> to) {
+    if (from && to) phases[name] = *to - *from;
+  };
+  span("starting", 0.0, t.at(Milestone::LoadStarted));
+  span("loading_model", t.at(Milestone::LoadStarted), t.at(Milestone::ModelLoaded));
+  span("warming_up", t.at(Milestone::ModelLoaded), t.at(Milestone::Ready));
+  return json{{"since_process_start_ms", milestones}, {"phase_duration_ms", phases}};
+}
+
+json loading_json(const service::Readiness& readiness, Phase phase) {
+  return json{{"status", "loading"},
+              {"phase", to_string(phase)},
+              {"elapsed_ms", ms_since_process_start(std::chrono::steady_clock::now())},
+              {"phase_elapsed_ms", readiness.ms_in_current_phase()}};
+}
+
+void handle_health(const AppContext& ctx, httplib::Response& res) {
+  const Phase phase = ctx.readiness.phase();
+  if (phase == Phase::Ready) {
+    const service::ModelInfo info = ctx.loader.info();
+    send_json(res, 200,
+              json{{"status", "ready"},
+                   {"device", info.device},
+                   {"precision", info.precision},
+                   {"model",
+                    {{"name", info.name},
+                     {"mode", info.mode},
+                     {"input_size", {info.input_width, info.input_height}},
+                     {"metadata", info.metadata_embedded ? "embedded" : "defaults"}}},
+                   {"uptime_s", ms_since_process_start(std::chrono::steady_clock::now()) / 1000.0}});
+    return;
+  }
+  if (phase == Phase::Failed) {
+    send_json(res, 503, json{{"status", "failed"}, {"error", ctx.readiness.failure_reason()}});
+    return;
+  }
+  res.set_header("Retry-After", std::to_string(kRetryAfterLoadingS));
+  send_json(res, 503, loading_json(ctx.readiness, phase));
+}
+
+long warmup_timeout_ms(const httplib::Request& req) {
+  if (!req.has_param("timeout_ms")) return kDefaultWarmupTimeoutMs;
+  const std::string text = req.get_param_value("timeout_ms");
+  char* end = nullptr;
+  const long value = std::strtol(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || value < 0 || value > kMaxWarmupTimeoutMs) {
+    throw Error(ErrorKind::InvalidArgument, "invalid_parameter",
+                "timeout_ms must be an integer in 0.." + std::to_string(kMaxWarmupTimeoutMs));
+  }
+  return value;
+}
+
+void handle_warmup(const AppContext& ctx, const httplib::Request& req, httplib::Response& res) {
+  for (const auto& [name, value] : req.params) {
+    if (name != "timeout_ms") {
+      throw Error(ErrorKind::InvalidArgument, "unknown_parameter",
+                  "unknown parameter '" + name + "' (known: timeout_ms)");
+    }
+  }
+  const long timeout = warmup_timeout_ms(req);
+  const bool already_warm = ctx.readiness.ready();
+  // Sleeps on the readiness condition variable: woken by the state change, no polling.
+  const Phase phase = already_warm ? Phase::Ready
+                                   : ctx.readiness.wait_until_settled(std::chrono::milliseconds(timeout));
+  if (phase == Phase::Ready) {
+    json body = timeline_json(ctx.readiness);
+    body["status"] = "ready";
+    body["already_warm"] = already_warm;
+    send_json(res, 200, body);
+    return;
+  }
+  if (phase == Phase::Failed) {
+    json body = json::parse(error_json({500, "model_failed",
+                                        "the model failed to load: " + ctx.readiness.failure_reason(),
+                                        std::nullopt}));
+    body["status"] = "failed";
+    send_json(res, 500, body);
+    return;
+  }
+  json body = json::parse(error_json({503, "warmup_timeout",
+                                      "still starting after " + std::to_string(timeout) + " ms",
+                                      std::nullopt}));
+  body.update(loading_json(ctx.readiness, phase));
+  res.set_header("Retry-After", std::to_string(kRetryAfterLoadingS));
+  send_json(res, 503, body);
+}
+
+bool starts_with(const std::string& text, const char* prefix) { return text.rfind(prefix, 0) == 0; }
+
+std::string format_ms(double ms) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.1f", ms);
+  return buf;
+}
+
+std::string server_timing(const service::StageTimings& t) {
+  return "decode;dur=" + format_ms(t.decode_ms) + ", preprocess;dur=" + format_ms(t.preprocess_ms) +
+         ", inference;dur=" + format_ms(t.queue_ms + t.inference_ms) +
+         ";desc=\"includes queue\", queue;dur=" + format_ms(t.queue_ms) +
+         ", postprocess;dur=" + format_ms(t.postprocess_ms) + ", encode;dur=" + format_ms(t.encode_ms);
+}
+
+void handle_remove_background(const AppContext& ctx, const httplib::Request& req,
+                              httplib::Response& res) {
+  service::Parameters parameters(req.params.begin(), req.params.end());
+  std::string_view image;
+  if (req.is_multipart_form_data()) {
+    const httplib::MultipartFormData* part = nullptr;
+    for (const auto& [name, field] : req.files) {
+      if (name == "image" || name == "file") {
+        if (part == nullptr) part = &field;
+      } else if (field.filename.empty()) {
+        parameters.emplace_back(name, field.content);
+      } else {
+        throw Error(ErrorKind::InvalidArgument, "unknown_parameter",
+                    "unexpected file part '" + name + "' (send the image as part 'image')");
+      }
+    }
+    if (part == nullptr || part->content.empty()) {
+      throw Error(ErrorKind::InvalidArgument, "missing_image",
+                  "multipart body has no non-empty part named 'image' (or 'file')");
+    }
+    image = part->content;
+  } else {
+    const std::string type = req.get_header_value("Content-Type");
+    if (!starts_with(type, "image/") && !starts_with(type, "application/octet-stream")) {
+      throw Error(ErrorKind::UnsupportedMediaType, "unsupported_media_type",
+                  "send the image as multipart/form-data part 'image', or as the raw body with "
+                  "Content-Type image/* or application/octet-stream (got '" + type + "')");
+    }
+    if (req.body.empty()) {
+      throw Error(ErrorKind::InvalidArgument, "missing_image", "the request body is empty");
+    }
+    image = req.body;
+  }
+  const service::RemoveBackgroundOptions options = service::parse_remove_background_options(parameters);
+  service::RemoveBackgroundResult result = ctx.remover.remove(image, options);
+  res.status = 200;
+  res.set_header("Server-Timing", server_timing(result.timings));
+  res.set_content(std::move(result.body), result.content_type);
+}
+
+}  // namespace
+
+void register_routes(httplib::Server& server, const AppContext& context) {
+  const AppContext* ctx = &context;  // the server never outlives its context
+  server.Get("/health/live", guarded([](const httplib::Request&, httplib::Response& res) {
+    send_json(res, 200, json{{"status", "alive"}});
+  }));
+  server.Get("/health", guarded([ctx](const httplib::Request&, httplib::Response& res) {
+    handle_health(*ctx, res);
+  }));
+  const auto warmup = guarded([ctx](const httplib::Request& req, httplib::Response& res) {
+    handle_warmup(*ctx, req, res);
+  });
+  server.Get("/warmup", warmup);
+  server.Post("/warmup", warmup);
+  server.Post("/remove-background", guarded([ctx](const httplib::Request& req, httplib::Response& res) {
+    handle_remove_background(*ctx, req, res);
+  }));
+}
+
+}  // namespace cutout::http

@@ -1,0 +1,116 @@
+#include "cutout/http/server.hpp"
+
+#include <stdexcept>
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include "cutout/core/logging.hpp"
+#include "cutout/http/cors.hpp"
+#include "cutout/http/error_response.hpp"
+#include "cutout/http/routes.hpp"
+
+namespace cutout::http {
+namespace {
+
+// Each request is handled start to finish on one worker thread, so the pre-routing hook can leave
+// the start time here for the access log.
+thread_local std::chrono::steady_clock::time_point t_request_started;
+
+bool is_probe(const std::string& path) { return path == "/health" || path == "/health/live"; }
+
+void log_access(const httplib::Request& req, const httplib::Response& res) {
+  if (is_probe(req.path)) return;
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
+                                                              t_request_started).count();
+  char latency[32];
+  std::snprintf(latency, sizeof(latency), "%.6fs", ms / 1000.0);
+  const auto level = res.status >= 500 ? spdlog::level::warn : spdlog::level::info;
+  nlohmann::json fields = {{"httpRequest",
+              {{"requestMethod", req.method},
+               {"requestUrl", req.path},
+               {"status", res.status},
+               {"requestSize", req.get_header_value("Content-Length", "0")},
+               {"responseSize", std::to_string(res.body.size())},
+               {"userAgent", req.get_header_value("User-Agent")},
+               {"remoteIp", req.remote_addr},
+               {"latency", latency}}},
+             {"duration_ms", ms}};
+  if (res.has_header("Server-Timing")) fields["server_timing"] = res.get_header_value("Server-Timing");
+  log_event(level, req.method + " " + req.path + " " + std::to_string(res.status), fields);
+}
+
+}  // namespace
+
+HttpServer::HttpServer(AppContext context, HttpOptions options)
+    : context_(context), options_(std::move(options)), server_(std::make_unique<httplib::Server>()) {
+  auto& svr = *server_;
+  const int threads = options_.threads;
+  svr.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  svr.set_payload_max_length(options_.max_body_bytes);
+  svr.set_read_timeout(options_.read_timeout);
+  svr.set_write_timeout(options_.write_timeout);
+  svr.set_keep_alive_timeout(5);
+
+  auto cors = std::make_shared<CorsPolicy>(options_.cors_origins);
+  const std::size_t max_body = options_.max_body_bytes;
+  svr.set_pre_routing_handler([cors, max_body](const httplib::Request& req, httplib::Response& res) {
+    t_request_started = std::chrono::steady_clock::now();
+    if (cors->answer_preflight(req, res)) return httplib::Server::HandlerResponse::Handled;
+    cors->apply(req, res);  // on every answer, errors included, so the page can read them
+    // Refuse an announced oversize body before reading it.
+    const std::string length = req.get_header_value("Content-Length");
+    if (!length.empty() && std::strtoull(length.c_str(), nullptr, 10) > max_body) {
+      send_error(res, ErrorReply{413, "body_too_large",
+                                 "the request body is over the limit of " + std::to_string(max_body) +
+                                     " bytes",
+                                 std::nullopt});
+      res.set_header("Connection", "close");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  // Statuses the library produces itself (404, 413 for chunked bodies, ...) get our JSON body too.
+  svr.set_error_handler(httplib::Server::HandlerWithResponse(
+      [](const httplib::Request&, httplib::Response& res) {
+        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+        send_error(res, reply_for_status(res.status));
+        return httplib::Server::HandlerResponse::Handled;
+      }));
+  // Backstop: routes catch everything themselves (see routes.cpp).
+  svr.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+    send_error(res, describe_exception(ep));
+  });
+  svr.set_logger(log_access);
+  register_routes(svr, context_);
+}
+
+HttpServer::~HttpServer() { stop(); }
+
+int HttpServer::bind() {
+  if (options_.port == 0) {
+    port_ = server_->bind_to_any_port(options_.host);
+  } else {
+    port_ = server_->bind_to_port(options_.host, options_.port) ? options_.port : -1;
+  }
+  if (port_ < 0) {
+    throw std::runtime_error("cannot listen on " + options_.host + ":" + std::to_string(options_.port));
+  }
+  return port_;
+}
+
+void HttpServer::start() {
+  accept_thread_ = std::thread([this] { server_->listen_after_bind(); });
+  // stop() is a no-op until the accept loop runs; wait for it so a quick stop cannot be lost.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!server_->is_running() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
+}
+
+void HttpServer::stop() {
+  if (server_->is_running() || accept_thread_.joinable()) server_->stop();
+  if (accept_thread_.joinable()) accept_thread_.join();
+}
+
+}  // namespace cutout::http

@@ -1,0 +1,85 @@
+#include "cutout/service/model_loader.hpp"
+
+#include <c10/util/Exception.h>
+#include <spdlog/spdlog.h>
+
+#include "cutout/core/error.hpp"
+#include "cutout/core/process_clock.hpp"
+#include "cutout/core/logging.hpp"
+
+namespace cutout::service {
+
+ModelLoader::ModelLoader(Readiness& readiness, LoadPlan plan)
+    : readiness_(readiness), plan_(std::move(plan)) {}
+
+ModelLoader::~ModelLoader() { join(); }
+
+void ModelLoader::start() { thread_ = std::thread([this] { load(); }); }
+
+void ModelLoader::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+engine::Model* ModelLoader::model() const {
+  return readiness_.ready() ? model_.get() : nullptr;
+}
+
+ModelInfo ModelLoader::info() const {
+  ModelInfo info;
+  const engine::Model* m = model();
+  if (m == nullptr) return info;
+  const auto& meta = m->metadata();
+  info.name = meta.name;
+  info.mode = meta.mode;
+  info.input_width = meta.input_width;
+  info.input_height = meta.input_height;
+  info.metadata_embedded = meta.embedded;
+  info.device = engine::device_name(m->device());
+  info.precision = engine::dtype_name(m->dtype());
+  return info;
+}
+
+void ModelLoader::load() {
+  try {
+    readiness_.enter(Phase::LoadingModel);
+    const engine::ComputeTarget target = engine::choose_compute_target(plan_.device, plan_.precision);
+    readiness_.mark(Milestone::DeviceSelected);
+    log_event(spdlog::level::info, "device selected",
+              {{"device", engine::device_name(target.device)},
+               {"precision", engine::dtype_name(target.dtype)},
+               {"reason", target.reason}});
+
+    auto model = std::make_unique<engine::Model>(engine::Model::load(
+        plan_.model_path, target.device, target.dtype, plan_.default_input_size));
+    const auto& meta = model->metadata();
+    log_event(spdlog::level::info, "model loaded",
+              {{"model", meta.name},
+               {"path", plan_.model_path},
+               {"input", std::to_string(meta.input_width) + "x" + std::to_string(meta.input_height)},
+               {"metadata", meta.embedded ? "embedded" : "inspyrenet defaults"}});
+
+    readiness_.enter(Phase::WarmingUp);
+    for (int i = 0; i < plan_.warmup_runs; ++i) model->warm_up();
+
+    model_ = std::move(model);
+    readiness_.enter(Phase::Ready);
+
+    const Timeline t = readiness_.timeline();
+    nlohmann::json timeline = nlohmann::json::object();
+    for (int i = 0; i < static_cast<int>(Milestone::Count); ++i) {
+      if (t.at_ms[i]) timeline[to_string(static_cast<Milestone>(i)) + "_ms"] = *t.at_ms[i];
+    }
+    log_event(spdlog::level::info, "ready", {{"timeline", timeline}});
+  } catch (const Error& e) {
+    readiness_.fail(e.what());
+  } catch (const c10::Error& e) {
+    readiness_.fail(std::string("libtorch: ") + e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    readiness_.fail(e.what());
+  }
+  if (readiness_.phase() == Phase::Failed) {
+    log_event(spdlog::level::err, "start-up failed", {{"reason", readiness_.failure_reason()}});
+  }
+}
+
+}  // namespace cutout::service

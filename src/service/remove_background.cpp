@@ -1,0 +1,98 @@
+#include "cutout/service/remove_background.hpp"
+
+#include <chrono>
+
+#include <torch/types.h>
+
+#include "cutout/core/error.hpp"
+#include "cutout/engine/tensor_pipeline.hpp"
+#include "cutout/imaging/compose.hpp"
+
+namespace cutout::service {
+namespace {
+
+class Stopwatch {
+ public:
+  double lap_ms() {
+    const auto now = std::chrono::steady_clock::now();
+    const double ms = std::chrono::duration<double, std::milli>(now - last_).count();
+    last_ = now;
+    return ms;
+  }
+
+ private:
+  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+};
+
+engine::Model& ready_model(const Readiness& readiness, const ModelLoader& loader) {
+  const Phase phase = readiness.phase();
+  if (phase == Phase::Failed) {
+    throw Error(ErrorKind::NotReady, "model_failed",
+                "the model failed to load: " + readiness.failure_reason());
+  }
+  engine::Model* model = loader.model();
+  if (phase != Phase::Ready || model == nullptr) {
+    throw Error(ErrorKind::NotReady, "not_ready",
+                "the model is not ready yet (phase " + to_string(phase) + ")");
+  }
+  return *model;
+}
+
+// A view of the cv::Mat's pixels as a tensor; valid while the Mat lives.
+torch::Tensor as_tensor(const cv::Mat& bgr) {
+  return torch::from_blob(const_cast<std::uint8_t*>(bgr.ptr<std::uint8_t>()),
+                          {bgr.rows, bgr.cols, 3}, torch::kByte);
+}
+
+}  // namespace
+
+BackgroundRemover::BackgroundRemover(const Readiness& readiness, const ModelLoader& loader,
+                                     engine::InferenceGate& gate, imaging::DecodeLimits limits,
+                                     imaging::EncodeOptions encode_options)
+    : readiness_(readiness),
+      loader_(loader),
+      gate_(gate),
+      limits_(limits),
+      encode_options_(encode_options) {}
+
+RemoveBackgroundResult BackgroundRemover::remove(std::string_view image_bytes,
+                                                 const RemoveBackgroundOptions& options) const {
+  engine::Model& model = ready_model(readiness_, loader_);
+  RemoveBackgroundResult result;
+  Stopwatch watch;
+
+  const imaging::DecodedImage image = imaging::decode_image(image_bytes, limits_);
+  result.width = image.bgr.cols;
+  result.height = image.bgr.rows;
+  result.timings.decode_ms = watch.lap_ms();
+
+  const torch::Tensor input =
+      engine::make_model_input(as_tensor(image.bgr), model.metadata(), model.device(), model.dtype());
+  result.timings.preprocess_ms = watch.lap_ms();
+
+  torch::Tensor probability;
+  const auto gate_timing = gate_.run([&] { probability = model.forward(input); });
+  result.timings.queue_ms = gate_timing.queue_ms;
+  result.timings.inference_ms = gate_timing.run_ms;
+  watch.lap_ms();
+
+  const torch::Tensor mask_tensor =
+      engine::mask_to_image_size(probability, result.height, result.width);
+  const cv::Mat mask(result.height, result.width, CV_8UC1, mask_tensor.data_ptr<std::uint8_t>());
+  cv::Mat picture;
+  if (options.output == OutputKind::Mask) {
+    picture = mask;
+  } else if (options.background) {
+    picture = imaging::flatten_onto(image, mask, *options.background);
+  } else {
+    picture = imaging::compose_cutout(image, mask);
+  }
+  result.timings.postprocess_ms = watch.lap_ms();
+
+  result.body = imaging::encode_image(picture, options.format, encode_options_);
+  result.content_type = imaging::mime_type(options.format);
+  result.timings.encode_ms = watch.lap_ms();
+  return result;
+}
+
+}  // namespace cutout::service

@@ -1,0 +1,214 @@
+// The black-box test: the built cutout-server binary as a separate process, as an operator runs it.
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+
+#include "support/fixtures.hpp"
+#include "support/test_images.hpp"
+
+namespace {
+
+using cutout::testing::fixture_path;
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+// A running cutout-server with its stdout (JSON log lines) collected on a thread.
+class ServerProcess {
+ public:
+  explicit ServerProcess(std::vector<std::string> args) {
+    int out[2], err[2];
+    if (pipe(out) != 0 || pipe(err) != 0) throw std::runtime_error("pipe failed");
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(out[1], STDOUT_FILENO);
+      dup2(err[1], STDERR_FILENO);
+      close(out[0]);
+      close(err[0]);
+      std::vector<char*> argv;
+      argv.push_back(const_cast<char*>(CUTOUT_SERVER_BINARY));
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(CUTOUT_SERVER_BINARY, argv.data());
+      _exit(127);
+    }
+    close(out[1]);
+    close(err[1]);
+    readers_.emplace_back([this, fd = out[0]] { drain(fd, stdout_); });
+    readers_.emplace_back([this, fd = err[0]] { drain(fd, stderr_); });
+  }
+  ~ServerProcess() {
+    if (!exited_) {
+      kill(pid_, SIGKILL);
+      wait_exit(std::chrono::seconds(10));
+    }
+    for (auto& t : readers_) t.join();
+  }
+
+  // The port from the "listening" log line.
+  int wait_for_port(std::chrono::seconds timeout) {
+    const auto deadline = Clock::now() + timeout;
+    while (Clock::now() < deadline) {
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        for (const auto& line : split_lines(stdout_)) {
+          const json j = json::parse(line, nullptr, false);
+          if (j.is_object() && j.value("message", "") == "listening") return j["port"].get<int>();
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return -1;
+  }
+
+  // Exit status, or -1 if it did not exit in time.
+  int wait_exit(std::chrono::seconds timeout) {
+    const auto deadline = Clock::now() + timeout;
+    while (Clock::now() < deadline) {
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        exited_ = true;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return -1;
+  }
+
+  void signal(int sig) const { kill(pid_, sig); }
+  std::string stdout_text() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return stdout_;
+  }
+  std::string stderr_text() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return stderr_;
+  }
+
+ private:
+  static std::vector<std::string> split_lines(const std::string& text) {
+    std::vector<std::string> lines;
+    std::size_t start = 0, end;
+    while ((end = text.find('\n', start)) != std::string::npos) {
+      lines.push_back(text.substr(start, end - start));
+      start = end + 1;
+    }
+    return lines;
+  }
+  void drain(int fd, std::string& into) {
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof(buf))) > 0) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      into.append(buf, static_cast<std::size_t>(n));
+    }
+    close(fd);
+  }
+
+  pid_t pid_ = -1;
+  bool exited_ = false;
+  std::mutex mutex_;
+  std::string stdout_, stderr_;
+  std::vector<std::thread> readers_;
+};
+
+httplib::Result wait_for_health(int port, int status, std::chrono::seconds timeout) {
+  httplib::Client client("127.0.0.1", port);
+  const auto deadline = Clock::now() + timeout;
+  httplib::Result res;
+  while (Clock::now() < deadline) {
+    res = client.Get("/health");
+    if (res && res->status == status) return res;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return res;
+}
+
+TEST(ServerProcess, StartsServesAndStopsCleanlyOnSigterm) {
+  ServerProcess server({"--model", fixture_path("slow.pt"), "--port", "0", "--host", "127.0.0.1",
+                        "--device", "cpu", "--log-format", "json"});
+  const int port = server.wait_for_port(std::chrono::seconds(60));
+  ASSERT_GT(port, 0) << server.stdout_text() << server.stderr_text();
+  auto health = wait_for_health(port, 200, std::chrono::seconds(120));
+  ASSERT_TRUE(health);
+  ASSERT_EQ(health->status, 200) << health->body;
+
+  // Removing a background, as curl would.
+  const std::string jpeg = cutout::testing::encode_as(cutout::testing::make_picture(300, 200), ".jpg");
+  httplib::Client client("127.0.0.1", port);
+  client.set_read_timeout(60, 0);
+  httplib::MultipartFormDataItems items = {{"image", jpeg, "photo.jpg", "image/jpeg"}};
+  auto res = client.Post("/remove-background", items);
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  const cv::Mat out = cv::imdecode(cv::Mat(1, static_cast<int>(res->body.size()), CV_8UC1, res->body.data()),
+                                   cv::IMREAD_UNCHANGED);
+  EXPECT_EQ(out.channels(), 4);
+  EXPECT_EQ(out.cols, 300);
+  EXPECT_EQ(out.rows, 200);
+
+  // SIGTERM while a request is in flight (the slow model takes a while): it is still answered.
+  auto in_flight = std::async(std::launch::async, [&] {
+    httplib::Client c("127.0.0.1", port);
+    c.set_read_timeout(60, 0);
+    return c.Post("/remove-background", jpeg, "image/jpeg");
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  server.signal(SIGTERM);
+  auto last = in_flight.get();
+  ASSERT_TRUE(last) << "in-flight request lost";
+  EXPECT_EQ(last->status, 200);
+  EXPECT_EQ(server.wait_exit(std::chrono::seconds(10)), 0) << server.stdout_text();
+
+  // The log is one JSON object per line with the fields Cloud Logging reads, and a ready timeline.
+  bool saw_ready = false;
+  std::istringstream lines(server.stdout_text());
+  for (std::string line; std::getline(lines, line);) {
+    const json j = json::parse(line, nullptr, false);
+    ASSERT_TRUE(j.is_object()) << line;
+    EXPECT_TRUE(j.contains("severity") && j.contains("message")) << line;
+    if (j["message"] == "ready") saw_ready = j["timeline"].contains("ready_ms");
+  }
+  EXPECT_TRUE(saw_ready);
+}
+
+TEST(ServerProcess, BadSettingStopsWithExitCode2AndOneLine) {
+  ServerProcess server({"--device", "tpu"});
+  EXPECT_EQ(server.wait_exit(std::chrono::seconds(30)), 2);
+  const std::string err = server.stderr_text();
+  EXPECT_NE(err.find("--device"), std::string::npos) << err;
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+}
+
+TEST(ServerProcess, FailedLoadIsReportedThenExitsNonZero) {
+  ServerProcess server({"--model", fixture_path("wrong_shape.pt"), "--port", "0", "--host", "127.0.0.1",
+                        "--device", "cpu", "--fail-exit-delay-ms", "3000"});
+  const int port = server.wait_for_port(std::chrono::seconds(60));
+  ASSERT_GT(port, 0) << server.stdout_text() << server.stderr_text();
+  auto health = wait_for_health(port, 503, std::chrono::seconds(60));
+  // Poll until the state is failed (it may still be loading at first).
+  const auto deadline = Clock::now() + std::chrono::seconds(60);
+  while (health && json::parse(health->body).value("status", "") != "failed" && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    health = httplib::Client("127.0.0.1", port).Get("/health");
+  }
+  ASSERT_TRUE(health);
+  const json body = json::parse(health->body);
+  EXPECT_EQ(body["status"], "failed");
+  EXPECT_NE(body["error"].get<std::string>().find("shape"), std::string::npos) << body.dump();
+  EXPECT_EQ(server.wait_exit(std::chrono::seconds(30)), 3);
+}
+
+}  // namespace

@@ -1,0 +1,110 @@
+#include "cutout/service/readiness.hpp"
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace cutout::service {
+namespace {
+
+TEST(Readiness, StartsInStartingWithNoMilestones) {
+  Readiness r;
+  EXPECT_EQ(r.phase(), Phase::Starting);
+  EXPECT_FALSE(r.ready());
+  EXPECT_FALSE(r.timeline().at(Milestone::Ready));
+  EXPECT_EQ(r.failure_reason(), "");
+}
+
+TEST(Readiness, MovesForwardAndRecordsMilestonesInOrder) {
+  Readiness r;
+  r.mark(Milestone::PortOpen);
+  r.enter(Phase::LoadingModel);
+  r.mark(Milestone::DeviceSelected);
+  r.enter(Phase::WarmingUp);
+  r.enter(Phase::Ready);
+  EXPECT_TRUE(r.ready());
+  const Timeline t = r.timeline();
+  for (auto m : {Milestone::PortOpen, Milestone::LoadStarted, Milestone::DeviceSelected,
+                 Milestone::ModelLoaded, Milestone::Ready}) {
+    ASSERT_TRUE(t.at(m)) << to_string(m);
+  }
+  EXPECT_LE(*t.at(Milestone::PortOpen), *t.at(Milestone::LoadStarted));
+  EXPECT_LE(*t.at(Milestone::LoadStarted), *t.at(Milestone::ModelLoaded));
+  EXPECT_LE(*t.at(Milestone::ModelLoaded), *t.at(Milestone::Ready));
+  EXPECT_GT(*t.at(Milestone::PortOpen), 0.0);  // measured from process start, which is earlier
+}
+
+TEST(Readiness, NeverGoesBackwardsOrLeavesAFinalState) {
+  Readiness r;
+  r.enter(Phase::WarmingUp);
+  r.enter(Phase::LoadingModel);
+  EXPECT_EQ(r.phase(), Phase::WarmingUp);
+  r.enter(Phase::Ready);
+  r.fail("too late");
+  EXPECT_EQ(r.phase(), Phase::Ready);
+  EXPECT_EQ(r.failure_reason(), "");
+
+  Readiness f;
+  f.fail("model file not readable");
+  f.enter(Phase::Ready);
+  EXPECT_EQ(f.phase(), Phase::Failed);
+  EXPECT_EQ(f.failure_reason(), "model file not readable");
+  f.fail("second reason is ignored");
+  EXPECT_EQ(f.failure_reason(), "model file not readable");
+  EXPECT_TRUE(f.timeline().at(Milestone::Failed));
+}
+
+TEST(Readiness, ConcurrentReadersSeeAMonotonicSequenceAndTheReasonWithFailed) {
+  for (int round = 0; round < 20; ++round) {
+    Readiness r;
+    std::atomic<bool> go{false}, bad{false};
+    std::vector<std::thread> readers;
+    for (int i = 0; i < 4; ++i) {
+      readers.emplace_back([&] {
+        while (!go.load()) {}
+        int last = 0;
+        for (int k = 0; k < 20000; ++k) {
+          const Phase p = r.phase();
+          if (static_cast<int>(p) < last) bad = true;
+          last = static_cast<int>(p);
+          if (p == Phase::Failed && r.failure_reason() != "boom") bad = true;
+        }
+      });
+    }
+    go = true;
+    r.enter(Phase::LoadingModel);
+    r.enter(Phase::WarmingUp);
+    r.fail("boom");
+    for (auto& t : readers) t.join();
+    EXPECT_FALSE(bad.load());
+  }
+}
+
+TEST(Readiness, WaiterWakesOnTheStateChangeNotTheTimeout) {
+  Readiness r;
+  std::atomic<int> result{-1};
+  const auto started = std::chrono::steady_clock::now();
+  std::thread waiter([&] {
+    result = static_cast<int>(r.wait_until_settled(std::chrono::seconds(60)));
+  });
+  r.enter(Phase::LoadingModel);
+  r.enter(Phase::Ready);
+  waiter.join();
+  EXPECT_EQ(result.load(), static_cast<int>(Phase::Ready));
+  // Woken by the change: far less than the 60 s timeout.
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(30));
+}
+
+TEST(Readiness, WaiterWakesOnFailureAndTimesOutWhileLoading) {
+  Readiness r;
+  r.enter(Phase::LoadingModel);
+  EXPECT_EQ(r.wait_until_settled(std::chrono::milliseconds(20)), Phase::LoadingModel);
+  std::thread failer([&] { r.fail("no"); });
+  EXPECT_EQ(r.wait_until_settled(std::chrono::seconds(60)), Phase::Failed);
+  failer.join();
+}
+
+}  // namespace
+}  // namespace cutout::service

@@ -1,0 +1,171 @@
+#include "cutout/service/remove_background.hpp"
+
+#include <gtest/gtest.h>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "cutout/core/error.hpp"
+#include "support/fixtures.hpp"
+#include "support/test_images.hpp"
+
+namespace cutout::service {
+namespace {
+
+using cutout::testing::fixture_path;
+
+// Left part red (foreground for the tiny model), right part blue (background).
+cv::Mat red_and_blue(int width, int height, int red_columns) {
+  cv::Mat image(height, width, CV_8UC3, cv::Scalar(255, 0, 0));  // BGR blue
+  image(cv::Rect(0, 0, red_columns, height)).setTo(cv::Scalar(0, 0, 255));
+  return image;
+}
+
+std::string png(const cv::Mat& image) { return cutout::testing::encode_as(image, ".png"); }
+
+class RemoveBackgroundTest : public ::testing::Test {
+ protected:
+  explicit RemoveBackgroundTest(const std::string& model = "tiny.pt")
+      : loader_(readiness_, LoadPlan{fixture_path(model), engine::DeviceSetting::Cpu,
+                                     engine::PrecisionSetting::Auto, 32, 1}),
+        gate_(4),
+        remover_(readiness_, loader_, gate_, imaging::DecodeLimits{1'000'000}, imaging::EncodeOptions{}) {}
+
+  cv::Mat run(const std::string& bytes, RemoveBackgroundOptions options = {}) {
+    result_ = remover_.remove(bytes, options);
+    return cv::imdecode(cv::Mat(1, static_cast<int>(result_.body.size()), CV_8UC1, result_.body.data()),
+                        cv::IMREAD_UNCHANGED);
+  }
+
+  Readiness readiness_;
+  ModelLoader loader_;
+  engine::InferenceGate gate_;
+  BackgroundRemover remover_;
+  RemoveBackgroundResult result_;
+};
+
+TEST_F(RemoveBackgroundTest, RefusesWhileNotReady) {
+  try {
+    remover_.remove(png(red_and_blue(8, 8, 4)), {});
+    ADD_FAILURE() << "served before ready";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::NotReady);
+    EXPECT_EQ(e.type(), "not_ready");
+  }
+}
+
+TEST_F(RemoveBackgroundTest, CutsOutTheForegroundAtTheInputSize) {
+  loader_.load();
+  ASSERT_TRUE(readiness_.ready()) << readiness_.failure_reason();
+  const cv::Mat out = run(png(red_and_blue(200, 120, 100)));
+  ASSERT_EQ(out.type(), CV_8UC4);
+  EXPECT_EQ(out.cols, 200);
+  EXPECT_EQ(out.rows, 120);
+  EXPECT_EQ(result_.content_type, "image/png");
+  const auto left = out.at<cv::Vec4b>(60, 10);
+  const auto right = out.at<cv::Vec4b>(60, 190);
+  EXPECT_GT(left[3], 240);   // red kept
+  EXPECT_EQ(left[2], 255);   // original colour untouched
+  EXPECT_LT(right[3], 15);   // blue removed
+  EXPECT_GE(result_.timings.inference_ms, 0.0);
+  EXPECT_GT(result_.timings.decode_ms + result_.timings.encode_ms, 0.0);
+}
+
+TEST_F(RemoveBackgroundTest, MaskOutputIsGrayscale) {
+  loader_.load();
+  RemoveBackgroundOptions options;
+  options.output = OutputKind::Mask;
+  const cv::Mat mask = run(png(red_and_blue(64, 48, 32)), options);
+  ASSERT_EQ(mask.type(), CV_8UC1);
+  EXPECT_GT(mask.at<std::uint8_t>(10, 5), 240);
+  EXPECT_LT(mask.at<std::uint8_t>(10, 60), 15);
+}
+
+TEST_F(RemoveBackgroundTest, FlattensOntoABackgroundColour) {
+  loader_.load();
+  RemoveBackgroundOptions options;
+  options.background = imaging::Rgb{0, 255, 0};
+  options.format = imaging::OutputFormat::Png;
+  const cv::Mat out = run(png(red_and_blue(64, 48, 32)), options);
+  ASSERT_EQ(out.type(), CV_8UC3);
+  const auto background = out.at<cv::Vec3b>(10, 60);
+  EXPECT_GT(background[1], 235);  // green where the blue background was
+  EXPECT_LT(background[0], 20);
+}
+
+TEST_F(RemoveBackgroundTest, AppliesExifOrientationBeforeEverything) {
+  loader_.load();
+  // Orientation 6: the stored 80x40 image is shown rotated 90 degrees clockwise, 40x80.
+  const std::string jpeg = cutout::testing::jpeg_with_orientation(red_and_blue(80, 40, 40), 6);
+  const cv::Mat out = run(jpeg);
+  EXPECT_EQ(out.cols, 40);
+  EXPECT_EQ(out.rows, 80);
+  EXPECT_GT(out.at<cv::Vec4b>(5, 20)[3], 200);   // the red left half is now on top
+  EXPECT_LT(out.at<cv::Vec4b>(75, 20)[3], 50);
+}
+
+TEST_F(RemoveBackgroundTest, DecoderErrorsPassThrough) {
+  loader_.load();
+  try {
+    remover_.remove("definitely not an image", {});
+    ADD_FAILURE();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::UnsupportedMediaType);
+  }
+  try {
+    remover_.remove(png(red_and_blue(1200, 1000, 4)), {});  // 1.2 MP over the 1 MP limit
+    ADD_FAILURE();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::PayloadTooLarge);
+  }
+}
+
+TEST(RemoveBackgroundFailed, SaysTheModelFailed) {
+  Readiness readiness;
+  ModelLoader loader(readiness, LoadPlan{fixture_path("truncated.pt"), engine::DeviceSetting::Cpu,
+                                         engine::PrecisionSetting::Auto, 32, 1});
+  engine::InferenceGate gate(1);
+  BackgroundRemover remover(readiness, loader, gate, {}, {});
+  loader.load();
+  ASSERT_EQ(readiness.phase(), Phase::Failed);
+  EXPECT_NE(readiness.failure_reason().find("truncated.pt"), std::string::npos);
+  try {
+    remover.remove("x", {});
+    ADD_FAILURE();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.type(), "model_failed");
+  }
+}
+
+// The whole preprocessing made visible: this model returns its first input channel as the mask.
+TEST(RemoveBackgroundPipeline, MaskEqualsTheChannelTheModelSaw) {
+  for (const auto& [model, channel] : {std::pair<std::string, int>{"first_channel_rgb.pt", 2},
+                                       std::pair<std::string, int>{"first_channel_bgr_16.pt", 0}}) {
+    Readiness readiness;
+    ModelLoader loader(readiness, LoadPlan{fixture_path(model), engine::DeviceSetting::Cpu,
+                                           engine::PrecisionSetting::Auto, 32, 0});
+    engine::InferenceGate gate(1);
+    BackgroundRemover remover(readiness, loader, gate, {}, {});
+    loader.load();
+    ASSERT_TRUE(readiness.ready()) << readiness.failure_reason();
+    // An image of the model's own size needs no resize: the mask must equal that channel.
+    const int side = loader.model()->metadata().input_width;
+    cv::Mat image(side, side, CV_8UC3);
+    cv::randu(image, 0, 256);
+    RemoveBackgroundOptions options;
+    options.output = OutputKind::Mask;
+    const auto result = remover.remove(png(image), options);
+    const cv::Mat mask = cv::imdecode(cv::Mat(1, static_cast<int>(result.body.size()), CV_8UC1,
+                                              const_cast<char*>(result.body.data())),
+                                      cv::IMREAD_UNCHANGED);
+    std::vector<cv::Mat> planes;
+    cv::split(image, planes);
+    cv::Mat diff;
+    cv::absdiff(mask, planes[channel], diff);
+    double worst = 0;
+    cv::minMaxLoc(diff, nullptr, &worst);
+    EXPECT_LE(worst, 1.0) << model;  // float round trip, then truncation
+  }
+}
+
+}  // namespace
+}  // namespace cutout::service

@@ -1,0 +1,98 @@
+#include "cutout/config/settings.hpp"
+
+#include <cstdlib>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace cutout::config {
+namespace {
+
+class SettingsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    for (const char* name : kEnv) unsetenv(name);
+  }
+  void TearDown() override {
+    for (const char* name : kEnv) unsetenv(name);
+  }
+  static ParseOutcome parse(std::vector<const char*> args) {
+    args.insert(args.begin(), "cutout-server");
+    return parse_settings(static_cast<int>(args.size()), args.data());
+  }
+  static constexpr const char* kEnv[] = {"PORT", "CUTOUT_MODEL", "CUTOUT_DEVICE", "CUTOUT_WARMUP_RUNS",
+                                         "CUTOUT_CORS_ORIGIN", "CUTOUT_LOG_FORMAT", "CUTOUT_PRECISION"};
+};
+
+TEST_F(SettingsTest, DefaultsAreTheDocumentedOnes) {
+  const auto out = parse({});
+  ASSERT_FALSE(out.exit_now);
+  EXPECT_EQ(out.settings.port, 8080);
+  EXPECT_EQ(out.settings.host, "0.0.0.0");
+  EXPECT_EQ(out.settings.model_path, "models/default.pt");
+  EXPECT_EQ(out.settings.device, engine::DeviceSetting::Auto);
+  EXPECT_EQ(out.settings.precision, engine::PrecisionSetting::Auto);
+  EXPECT_EQ(out.settings.max_body_bytes, 32u * 1024u * 1024u);
+  EXPECT_EQ(out.settings.max_pixels, 50'000'000u);
+  EXPECT_TRUE(out.settings.cors_origins.empty());
+  EXPECT_EQ(out.settings.log_format, LogFormat::Json);
+}
+
+TEST_F(SettingsTest, FlagsAreRead) {
+  const auto out = parse({"--port", "9000", "--device", "cpu", "--precision", "fp32", "--model",
+                          "/m.pt", "--warmup-runs", "0", "--cors-origin",
+                          "https://a.example, https://b.example/", "--log-format", "text"});
+  ASSERT_FALSE(out.exit_now) << out.output;
+  EXPECT_EQ(out.settings.port, 9000);
+  EXPECT_EQ(out.settings.device, engine::DeviceSetting::Cpu);
+  EXPECT_EQ(out.settings.precision, engine::PrecisionSetting::Fp32);
+  EXPECT_EQ(out.settings.model_path, "/m.pt");
+  EXPECT_EQ(out.settings.warmup_runs, 0);
+  EXPECT_EQ(out.settings.cors_origins, (std::vector<std::string>{"https://a.example", "https://b.example"}));
+  EXPECT_EQ(out.settings.log_format, LogFormat::Text);
+}
+
+TEST_F(SettingsTest, EnvironmentTwinsAreReadAndFlagsWin) {
+  setenv("PORT", "7070", 1);
+  setenv("CUTOUT_MODEL", "/env.pt", 1);
+  setenv("CUTOUT_DEVICE", "cuda", 1);
+  auto out = parse({});
+  ASSERT_FALSE(out.exit_now) << out.output;
+  EXPECT_EQ(out.settings.port, 7070);
+  EXPECT_EQ(out.settings.model_path, "/env.pt");
+  EXPECT_EQ(out.settings.device, engine::DeviceSetting::Cuda);
+  out = parse({"--port", "7171"});
+  EXPECT_EQ(out.settings.port, 7171);
+}
+
+TEST_F(SettingsTest, BadValuesStopWithOneLineAndExitCode2) {
+  for (const auto& args : std::vector<std::vector<const char*>>{
+           {"--port", "http"}, {"--port", "70000"}, {"--device", "gpu"}, {"--precision", "int8"},
+           {"--warmup-runs", "-1"}, {"--log-format", "xml"}, {"--no-such-flag"}, {"--model", ""}}) {
+    const auto out = parse(args);
+    EXPECT_TRUE(out.exit_now) << args[0];
+    EXPECT_EQ(out.exit_code, 2) << args[0];
+    EXPECT_EQ(out.output.find("cutout-server: error:"), 0u) << out.output;
+    EXPECT_EQ(out.output.find('\n'), out.output.size() - 1) << "one line: " << out.output;
+  }
+}
+
+TEST_F(SettingsTest, BadEnvironmentValueStopsToo) {
+  setenv("CUTOUT_DEVICE", "tpu", 1);
+  const auto out = parse({});
+  EXPECT_TRUE(out.exit_now);
+  EXPECT_EQ(out.exit_code, 2);
+}
+
+TEST_F(SettingsTest, HelpShowsDefaultsAndEnvironmentNames) {
+  const auto out = parse({"--help"});
+  EXPECT_TRUE(out.exit_now);
+  EXPECT_EQ(out.exit_code, 0);
+  for (const char* text : {"8080", "models/default.pt", "PORT", "CUTOUT_MODEL", "CUTOUT_DEVICE",
+                           "--max-body-bytes", "33554432", "50000000", "--cors-origin"}) {
+    EXPECT_NE(out.output.find(text), std::string::npos) << text;
+  }
+}
+
+}  // namespace
+}  // namespace cutout::config

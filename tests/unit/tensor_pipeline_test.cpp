@@ -1,0 +1,86 @@
+#include "cutout/engine/tensor_pipeline.hpp"
+
+#include <gtest/gtest.h>
+
+namespace cutout::engine {
+namespace {
+
+ModelMetadata metadata(int w, int h, ChannelOrder order) {
+  ModelMetadata m;
+  m.input_width = w;
+  m.input_height = h;
+  m.channel_order = order;
+  m.mean = {0.5f, 0.25f, 0.0f};
+  m.std = {0.5f, 0.25f, 1.0f};
+  return m;
+}
+
+// A [H, W, 3] uint8 BGR image from a list of (b, g, r) pixels in row order.
+torch::Tensor bgr_image(int h, int w, std::vector<std::array<int, 3>> pixels) {
+  auto t = torch::empty({h, w, 3}, torch::kByte);
+  for (int i = 0; i < h * w; ++i) {
+    for (int c = 0; c < 3; ++c) t[i / w][i % w][c] = pixels[i][c];
+  }
+  return t;
+}
+
+TEST(TensorPipeline, NormalisesEachChannelAtTheSameSize) {
+  // One pixel, B=0 G=51 R=255, RGB model: channel 0 is R.
+  const auto x = make_model_input(bgr_image(1, 1, {{0, 51, 255}}),
+                                  metadata(1, 1, ChannelOrder::Rgb), torch::kCPU, torch::kFloat);
+  ASSERT_EQ(x.sizes(), (std::vector<int64_t>{1, 3, 1, 1}));
+  EXPECT_NEAR(x[0][0][0][0].item<float>(), (1.0f - 0.5f) / 0.5f, 1e-6);      // R
+  EXPECT_NEAR(x[0][1][0][0].item<float>(), (0.2f - 0.25f) / 0.25f, 1e-6);    // G = 51/255
+  EXPECT_NEAR(x[0][2][0][0].item<float>(), (0.0f - 0.0f) / 1.0f, 1e-6);      // B
+}
+
+TEST(TensorPipeline, KeepsBgrOrderForBgrModels) {
+  const auto x = make_model_input(bgr_image(1, 1, {{255, 0, 0}}),
+                                  metadata(1, 1, ChannelOrder::Bgr), torch::kCPU, torch::kFloat);
+  EXPECT_NEAR(x[0][0][0][0].item<float>(), (1.0f - 0.5f) / 0.5f, 1e-6);  // B first
+}
+
+TEST(TensorPipeline, ShrinksWithAnAntialiasedTriangleFilterLikePil) {
+  // A 1x4 row of R values [0, 100, 200, 255] shrunk to 1x2. With scale 2 the triangle filter has
+  // support 2: output 0 is centred at 1.0 and weighs input centres 0.5, 1.5, 2.5 by
+  // 0.75, 0.75, 0.25 (normalised by 1.75): (0*.75 + 100*.75 + 200*.25)/1.75 = 71.43 -> 71.
+  // Output 1 (centre 3.0): centres 1.5, 2.5, 3.5 -> (100*.25 + 200*.75 + 255*.75)/1.75 = 209.3 -> 209.
+  ModelMetadata m = metadata(2, 1, ChannelOrder::Rgb);
+  m.mean = {0, 0, 0};
+  m.std = {1, 1, 1};
+  const auto x = make_model_input(bgr_image(1, 4, {{0, 0, 0}, {0, 0, 100}, {0, 0, 200}, {0, 0, 255}}),
+                                  m, torch::kCPU, torch::kFloat);
+  EXPECT_NEAR(x[0][0][0][0].item<float>() * 255, 71, 1e-3);
+  EXPECT_NEAR(x[0][0][0][1].item<float>() * 255, 209, 1e-3);
+}
+
+TEST(TensorPipeline, ProducesTheRequestedDtype) {
+  const auto x = make_model_input(bgr_image(2, 2, {{1, 2, 3}, {4, 5, 6}, {7, 8, 9}, {1, 1, 1}}),
+                                  metadata(4, 4, ChannelOrder::Rgb), torch::kCPU, torch::kDouble);
+  EXPECT_EQ(x.scalar_type(), torch::kDouble);
+  EXPECT_EQ(x.sizes(), (std::vector<int64_t>{1, 3, 4, 4}));
+}
+
+TEST(TensorPipeline, MaskGrowsWithAlignedCornersAndTruncates) {
+  // 2x2 -> 3x3 with align_corners=True: corners kept, the centre is the mean of the four.
+  auto p = torch::tensor({0.0f, 1.0f, 0.5f, 0.25f}).view({1, 1, 2, 2});
+  const auto mask = mask_to_image_size(p, 3, 3);
+  ASSERT_EQ(mask.sizes(), (std::vector<int64_t>{3, 3}));
+  EXPECT_EQ(mask.scalar_type(), torch::kByte);
+  EXPECT_EQ(mask[0][0].item<int>(), 0);
+  EXPECT_EQ(mask[0][2].item<int>(), 255);
+  EXPECT_EQ(mask[2][0].item<int>(), 127);   // 0.5 * 255 = 127.5, truncated
+  EXPECT_EQ(mask[2][2].item<int>(), 63);    // 63.75 truncated
+  EXPECT_EQ(mask[1][1].item<int>(), 111);   // (0 + 1 + .5 + .25)/4 * 255 = 111.56
+  EXPECT_EQ(mask[0][1].item<int>(), 127);   // 0.5 * 255
+}
+
+TEST(TensorPipeline, MaskClampsOutOfRangeValues) {
+  auto p = torch::tensor({-0.5f, 1.5f}).view({1, 1, 1, 2});
+  const auto mask = mask_to_image_size(p, 1, 2);
+  EXPECT_EQ(mask[0][0].item<int>(), 0);
+  EXPECT_EQ(mask[0][1].item<int>(), 255);
+}
+
+}  // namespace
+}  // namespace cutout::engine
