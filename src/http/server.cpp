@@ -30,7 +30,7 @@ void log_access(const httplib::Request& req, const httplib::Response& res) {
               {{"requestMethod", req.method},
                {"requestUrl", req.path},
                {"status", res.status},
-               {"requestSize", req.get_header_value("Content-Length", "0")},
+               {"requestSize", req.has_header("Content-Length") ? req.get_header_value("Content-Length") : "0"},
                {"responseSize", std::to_string(res.body.size())},
                {"userAgent", req.get_header_value("User-Agent")},
                {"remoteIp", req.remote_addr},

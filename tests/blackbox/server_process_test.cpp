@@ -124,16 +124,18 @@ class ServerProcess {
   std::vector<std::thread> readers_;
 };
 
-httplib::Result wait_for_health(int port, int status, std::chrono::seconds timeout) {
+// Polls /health until it answers `status` and the body's "status" is `state`, or the deadline.
+httplib::Result wait_for_health(int port, int status, const std::string& state,
+                                std::chrono::seconds timeout) {
   httplib::Client client("127.0.0.1", port);
   const auto deadline = Clock::now() + timeout;
-  httplib::Result res;
-  while (Clock::now() < deadline) {
-    res = client.Get("/health");
-    if (res && res->status == status) return res;
+  for (;;) {
+    auto res = client.Get("/health");
+    const bool done = res && res->status == status &&
+                      json::parse(res->body, nullptr, false).value("status", "") == state;
+    if (done || Clock::now() >= deadline) return res;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  return res;
 }
 
 TEST(ServerProcess, StartsServesAndStopsCleanlyOnSigterm) {
@@ -141,7 +143,7 @@ TEST(ServerProcess, StartsServesAndStopsCleanlyOnSigterm) {
                         "--device", "cpu", "--log-format", "json"});
   const int port = server.wait_for_port(std::chrono::seconds(60));
   ASSERT_GT(port, 0) << server.stdout_text() << server.stderr_text();
-  auto health = wait_for_health(port, 200, std::chrono::seconds(120));
+  auto health = wait_for_health(port, 200, "ready", std::chrono::seconds(120));
   ASSERT_TRUE(health);
   ASSERT_EQ(health->status, 200) << health->body;
 
@@ -197,13 +199,7 @@ TEST(ServerProcess, FailedLoadIsReportedThenExitsNonZero) {
                         "--device", "cpu", "--fail-exit-delay-ms", "3000"});
   const int port = server.wait_for_port(std::chrono::seconds(60));
   ASSERT_GT(port, 0) << server.stdout_text() << server.stderr_text();
-  auto health = wait_for_health(port, 503, std::chrono::seconds(60));
-  // Poll until the state is failed (it may still be loading at first).
-  const auto deadline = Clock::now() + std::chrono::seconds(60);
-  while (health && json::parse(health->body).value("status", "") != "failed" && Clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    health = httplib::Client("127.0.0.1", port).Get("/health");
-  }
+  auto health = wait_for_health(port, 503, "failed", std::chrono::seconds(60));
   ASSERT_TRUE(health);
   const json body = json::parse(health->body);
   EXPECT_EQ(body["status"], "failed");

@@ -1,0 +1,111 @@
+// Decoding an upload into 8-bit BGR plus optional alpha. The pixel limit is checked from the header
+// before cv::imdecode allocates anything, and again on the result because a header can lie.
+
+#include "cutout/imaging/decode.hpp"
+
+#include <climits>
+#include <cstdint>
+#include <string>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "cutout/core/error.hpp"
+#include "cutout/imaging/exif.hpp"
+
+namespace cutout::imaging {
+namespace {
+
+[[noreturn]] void throw_invalid(const std::string& message) {
+  throw Error(ErrorKind::InvalidArgument, "invalid_image", message);
+}
+
+void check_pixels(std::uint64_t width, std::uint64_t height, const DecodeLimits& limits) {
+  if (width * height > limits.max_pixels) {
+    throw Error(ErrorKind::PayloadTooLarge, "image_too_large",
+                "the image is " + std::to_string(width) + "x" + std::to_string(height) + " (" +
+                    std::to_string(width * height) + " pixels); the limit is " +
+                    std::to_string(limits.max_pixels) + " pixels");
+  }
+}
+
+// Any depth OpenCV may return, as 8 bits per channel.
+cv::Mat to_8bit(const cv::Mat& raw) {
+  cv::Mat out;
+  switch (raw.depth()) {
+    case CV_8U: return raw;
+    case CV_16U: raw.convertTo(out, CV_8U, 1.0 / 257.0); return out;  // rounds: 65535 -> 255
+    case CV_16F:
+    case CV_32F:
+    case CV_64F: raw.convertTo(out, CV_8U, 255.0); return out;  // 0..1, clamped
+    default: throw_invalid("the image's sample format (signed integers) is not supported");
+  }
+}
+
+// Splits the colour and alpha of an 8-bit image of any channel count into BGR and (maybe) alpha.
+void split_channels(const cv::Mat& image, cv::Mat& bgr, cv::Mat& alpha) {
+  switch (image.channels()) {
+    case 1: cv::cvtColor(image, bgr, cv::COLOR_GRAY2BGR); break;
+    case 2: {  // gray + alpha
+      bgr.create(image.size(), CV_8UC3);
+      alpha.create(image.size(), CV_8UC1);
+      cv::Mat outputs[] = {bgr, alpha};
+      const int from_to[] = {0, 0, 0, 1, 0, 2, 1, 3};
+      cv::mixChannels(&image, 1, outputs, 2, from_to, 4);
+      break;
+    }
+    case 3: bgr = image; break;
+    case 4: {
+      bgr.create(image.size(), CV_8UC3);
+      alpha.create(image.size(), CV_8UC1);
+      cv::Mat outputs[] = {bgr, alpha};
+      const int from_to[] = {0, 0, 1, 1, 2, 2, 3, 3};
+      cv::mixChannels(&image, 1, outputs, 2, from_to, 4);
+      break;
+    }
+    default:
+      throw_invalid("images with " + std::to_string(image.channels()) +
+                    " channels are not supported");
+  }
+}
+
+}  // namespace
+
+DecodedImage decode_image(std::string_view bytes, const DecodeLimits& limits) {
+  const ImageFormat format = sniff_format(bytes);
+  if (format == ImageFormat::Unknown) {
+    throw Error(ErrorKind::UnsupportedMediaType, "unsupported_media_type",
+                "the data is not a JPEG, PNG, WebP, BMP or TIFF image");
+  }
+  const auto size = read_image_size(bytes, format);
+  if (!size) throw_invalid("the " + to_string(format) + " header is truncated or malformed");
+  check_pixels(size->width, size->height, limits);
+  if (bytes.size() > INT_MAX) {  // cv::Mat counts columns in an int
+    throw Error(ErrorKind::PayloadTooLarge, "image_too_large", "the file is over 2 GiB");
+  }
+
+  DecodedImage result;
+  result.format = format;
+  try {
+    // imdecode only reads the buffer; the Mat header just wraps it without copying.
+    const cv::Mat buffer(1, static_cast<int>(bytes.size()), CV_8UC1,
+                         const_cast<char*>(bytes.data()));
+    // IMREAD_UNCHANGED (-1, every flag bit set) keeps alpha and 16-bit depth, and makes OpenCV
+    // skip EXIF orientation, which we apply below for every format alike.
+    const cv::Mat raw = cv::imdecode(buffer, cv::IMREAD_UNCHANGED);
+    if (raw.empty()) throw_invalid("the " + to_string(format) + " image could not be decoded");
+    check_pixels(static_cast<std::uint64_t>(raw.cols), static_cast<std::uint64_t>(raw.rows),
+                 limits);
+    split_channels(to_8bit(raw), result.bgr, result.alpha);
+
+    const int orientation = read_exif_orientation(bytes);
+    result.bgr = apply_exif_orientation(result.bgr, orientation);
+    if (!result.alpha.empty()) result.alpha = apply_exif_orientation(result.alpha, orientation);
+    if (!result.bgr.isContinuous()) result.bgr = result.bgr.clone();
+  } catch (const cv::Exception& e) {
+    throw_invalid("the " + to_string(format) + " image could not be decoded: " + e.err);
+  }
+  return result;
+}
+
+}  // namespace cutout::imaging
