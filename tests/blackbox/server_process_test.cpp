@@ -175,15 +175,24 @@ TEST(ServerProcess, StartsServesAndStopsCleanlyOnSigterm) {
   EXPECT_EQ(server.wait_exit(std::chrono::seconds(10)), 0) << server.stdout_text();
 
   // The log is one JSON object per line with the fields Cloud Logging reads, and a ready timeline.
+  // Access lines carry Cloud Logging's httpRequest; health probes are not logged.
   bool saw_ready = false;
+  int access_lines = 0;
   std::istringstream lines(server.stdout_text());
   for (std::string line; std::getline(lines, line);) {
     const json j = json::parse(line, nullptr, false);
     ASSERT_TRUE(j.is_object()) << line;
-    EXPECT_TRUE(j.contains("severity") && j.contains("message")) << line;
+    EXPECT_TRUE(j.contains("severity") && j.contains("message") && j.contains("time")) << line;
     if (j["message"] == "ready") saw_ready = j["timeline"].contains("ready_ms");
+    if (j.contains("httpRequest")) {
+      ++access_lines;
+      EXPECT_EQ(j["httpRequest"]["requestUrl"], "/remove-background") << line;
+      EXPECT_EQ(j["httpRequest"]["status"], 200) << line;
+      EXPECT_TRUE(j.contains("server_timing")) << line;
+    }
   }
   EXPECT_TRUE(saw_ready);
+  EXPECT_EQ(access_lines, 2);
 }
 
 TEST(ServerProcess, BadSettingStopsWithExitCode2AndOneLine) {
