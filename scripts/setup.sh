@@ -3,16 +3,20 @@
 # and makes the default model (models/default.pt) if it is absent. Safe to run again: each step
 # does only what is missing. Used by the README's two commands and by .ci/run.
 #
-#   scripts/setup.sh              everything
+#   scripts/setup.sh              packages, build, default model (what the server needs)
+#   scripts/setup.sh --for-tests  also what the test suite needs: the ONNX reference
+#                                 (onnxruntime-node) and the quality composites' source pictures
 #   scripts/setup.sh --no-model   packages and build only
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$repo"
 make_model=1
+for_tests=0
 for arg in "$@"; do
   case "$arg" in
     --no-model) make_model=0 ;;
+    --for-tests) for_tests=1 ;;
     -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
     *) echo "setup.sh: unknown argument $arg" >&2; exit 2 ;;
   esac
@@ -51,7 +55,12 @@ if [ ! -f build/CMakeCache.txt ]; then
 fi
 cmake --build build --parallel "$(nproc)"
 
-if [ "$make_model" -eq 1 ]; then
+if [ "$for_tests" -eq 1 ]; then
+  say "default model with its ONNX reference (cached)"
+  scripts/make_default_model.sh --with-reference
+  say "quality composites' source pictures (cached)"
+  bench/quality/fetch_assets.sh
+elif [ "$make_model" -eq 1 ]; then
   if [ -f models/default.pt ]; then
     say "default model: models/default.pt present"
   else

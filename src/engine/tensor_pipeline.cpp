@@ -2,6 +2,8 @@
 
 #include <torch/nn/functional/upsampling.h>
 
+#include "cutout/engine/pil_resize.hpp"
+
 namespace cutout::engine {
 namespace F = torch::nn::functional;
 
@@ -13,20 +15,9 @@ torch::Tensor make_model_input(const torch::Tensor& bgr, const ModelMetadata& me
   // uint8 crosses to the device (a quarter of the bytes of float), the rest happens there.
   torch::Tensor x = bgr.to(device, /*non_blocking=*/true).permute({2, 0, 1});
   if (metadata.channel_order == ChannelOrder::Rgb) x = x.flip({0});
+  // Resized as Pillow does it, in 8 bits, so the model sees what the reference pipeline shows it.
+  x = pil_bilinear_resize(x.contiguous(), metadata.input_height, metadata.input_width);
   x = x.unsqueeze(0).to(torch::kFloat);
-
-  const auto h = metadata.input_height;
-  const auto w = metadata.input_width;
-  if (x.size(2) != h || x.size(3) != w) {
-    // antialias=True widens the filter when shrinking, as PIL does; rounding back to integers
-    // reproduces PIL's uint8 result.
-    x = F::interpolate(x, F::InterpolateFuncOptions()
-                              .size(std::vector<int64_t>{h, w})
-                              .mode(torch::kBilinear)
-                              .align_corners(false)
-                              .antialias(true));
-    x = x.round_().clamp_(0, 255);
-  }
 
   // ((v / 255) - mean) / std  ==  v * (1 / (255 std)) - mean / std, per channel.
   const auto options = torch::TensorOptions().dtype(torch::kFloat).device(device);

@@ -1,5 +1,7 @@
 #include "cutout/engine/tensor_pipeline.hpp"
 
+#include "cutout/engine/pil_resize.hpp"
+
 #include <gtest/gtest.h>
 
 namespace cutout::engine {
@@ -40,7 +42,7 @@ TEST(TensorPipeline, KeepsBgrOrderForBgrModels) {
   EXPECT_NEAR(x[0][0][0][0].item<float>(), (1.0f - 0.5f) / 0.5f, 1e-6);  // B first
 }
 
-TEST(TensorPipeline, ShrinksWithAnAntialiasedTriangleFilterLikePil) {
+TEST(TensorPipeline, ShrinksWithPillowsTriangleFilter) {
   // A 1x4 row of R values [0, 100, 200, 255] shrunk to 1x2. With scale 2 the triangle filter has
   // support 2: output 0 is centred at 1.0 and weighs input centres 0.5, 1.5, 2.5 by
   // 0.75, 0.75, 0.25 (normalised by 1.75): (0*.75 + 100*.75 + 200*.25)/1.75 = 71.43 -> 71.
@@ -52,6 +54,35 @@ TEST(TensorPipeline, ShrinksWithAnAntialiasedTriangleFilterLikePil) {
                                   m, torch::kCPU, torch::kFloat);
   EXPECT_NEAR(x[0][0][0][0].item<float>() * 255, 71, 1e-3);
   EXPECT_NEAR(x[0][0][0][1].item<float>() * 255, 209, 1e-3);
+}
+
+TEST(PilResize, CoefficientsAreQuantisedAsPillowDoes) {
+  // 4 -> 2: weights 0.75, 0.75, 0.25 over 1.75, in 22-bit fixed point rounded half up:
+  // 3/7 * 2^22 = 1797558.86 -> 1797559, 1/7 * 2^22 = 599186.29 -> 599186.
+  const auto c = pil_bilinear_coefficients(4, 2);
+  EXPECT_EQ(c.taps, 5);  // ceil(support 2) * 2 + 1
+  EXPECT_EQ(c.first_tap, (std::vector<std::int64_t>{0, 1}));
+  EXPECT_EQ(c.weights[0], 1797559);
+  EXPECT_EQ(c.weights[1], 1797559);
+  EXPECT_EQ(c.weights[2], 599186);
+  EXPECT_EQ(c.weights[3], 0);
+  EXPECT_EQ(c.weights[5], 599186);
+}
+
+TEST(PilResize, UpscalesAndKeepsConstantsAndSizes) {
+  // 2 -> 4 (upscale: support 1): output 1 has centre 0.75: taps 0 and 1 weigh 0.75 and 0.25, so
+  // [0, 200] -> (0 * .75 + 200 * .25) = 50; the ends copy the end pixels.
+  auto row = torch::tensor({0, 200}, torch::kByte).view({1, 1, 2});
+  const auto up = pil_bilinear_resize(row, 1, 4);
+  EXPECT_EQ(up[0][0][0].item<int>(), 0);
+  EXPECT_EQ(up[0][0][1].item<int>(), 50);
+  EXPECT_EQ(up[0][0][2].item<int>(), 150);
+  EXPECT_EQ(up[0][0][3].item<int>(), 200);
+  const auto flat = torch::full({3, 37, 53}, 77, torch::kByte);
+  const auto small = pil_bilinear_resize(flat, 11, 7);
+  EXPECT_EQ(small.sizes(), (std::vector<int64_t>{3, 11, 7}));
+  EXPECT_EQ(small.min().item<int>(), 77);
+  EXPECT_EQ(small.max().item<int>(), 77);
 }
 
 TEST(TensorPipeline, ProducesTheRequestedDtype) {

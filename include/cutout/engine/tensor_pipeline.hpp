@@ -2,7 +2,7 @@
 // The tensor work around a forward pass, in torch ops so it runs on the model's device:
 // 8-bit image -> normalised model input, and probability map -> 8-bit mask at the image's size.
 // The arithmetic follows transparent-background's reference pipeline (models/reference.py):
-// PIL's antialiased bilinear resize of the uint8 image, /255, mean/std; back to size with bilinear
+// Pillow's bilinear resize of the uint8 image (bit-exact, see pil_resize.hpp), /255, mean/std; back to size with bilinear
 // align_corners=True, then *255 truncated.
 
 #include <torch/types.h>

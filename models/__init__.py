@@ -1,0 +1,1 @@
+"""cutout's model code: architectures, export to TorchScript, the cutout.json metadata schema."""
