@@ -15,7 +15,6 @@ namespace cutout::http {
 namespace {
 
 using nlohmann::json;
-using service::Milestone;
 using service::Phase;
 
 constexpr long kDefaultWarmupTimeoutMs = 60'000;
@@ -36,23 +35,6 @@ httplib::Server::Handler guarded(std::function<void(const httplib::Request&, htt
       send_error(res, describe_exception(std::current_exception()));
     }
   };
-}
-
-json timeline_json(const service::Readiness& readiness) {
-  const service::Timeline t = readiness.timeline();
-  json milestones = json::object();
-  for (int i = 0; i < static_cast<int>(Milestone::Count); ++i) {
-    if (t.at_ms[i]) milestones[to_string(static_cast<Milestone>(i)) + "_ms"] = *t.at_ms[i];
-  }
-  // How long each phase took; a phase still running has no entry yet.
-  json phases = json::object();
-  const auto span = [&](const char* name, std::optional<double> from, std::optional<double> to) {
-    if (from && to) phases[name] = *to - *from;
-  };
-  span("starting", 0.0, t.at(Milestone::LoadStarted));
-  span("loading_model", t.at(Milestone::LoadStarted), t.at(Milestone::ModelLoaded));
-  span("warming_up", t.at(Milestone::ModelLoaded), t.at(Milestone::Ready));
-  return json{{"since_process_start_ms", milestones}, {"phase_duration_ms", phases}};
 }
 
 json loading_json(const service::Readiness& readiness, Phase phase) {
@@ -111,7 +93,7 @@ void handle_warmup(const AppContext& ctx, const httplib::Request& req, httplib::
   const Phase phase = already_warm ? Phase::Ready
                                    : ctx.readiness.wait_until_settled(std::chrono::milliseconds(timeout));
   if (phase == Phase::Ready) {
-    json body = timeline_json(ctx.readiness);
+    json body = to_json(ctx.readiness.timeline());
     body["status"] = "ready";
     body["already_warm"] = already_warm;
     send_json(res, 200, body);

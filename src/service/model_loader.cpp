@@ -64,12 +64,7 @@ void ModelLoader::load() {
     model_ = std::move(model);
     readiness_.enter(Phase::Ready);
 
-    const Timeline t = readiness_.timeline();
-    nlohmann::json timeline = nlohmann::json::object();
-    for (int i = 0; i < static_cast<int>(Milestone::Count); ++i) {
-      if (t.at_ms[i]) timeline[to_string(static_cast<Milestone>(i)) + "_ms"] = *t.at_ms[i];
-    }
-    log_event(spdlog::level::info, "ready", {{"timeline", timeline}});
+    log_event(spdlog::level::info, "ready", {{"timeline", to_json(readiness_.timeline())}});
   } catch (const Error& e) {
     readiness_.fail(e.what());
   } catch (const c10::Error& e) {

@@ -41,6 +41,22 @@ std::string to_string(Milestone milestone) {
   return "unknown";
 }
 
+nlohmann::json to_json(const Timeline& t) {
+  nlohmann::json milestones = nlohmann::json::object();
+  for (int i = 0; i < static_cast<int>(Milestone::Count); ++i) {
+    if (t.at_ms[i]) milestones[to_string(static_cast<Milestone>(i)) + "_ms"] = *t.at_ms[i];
+  }
+  // How long each phase took; a phase still running has no entry yet.
+  nlohmann::json phases = nlohmann::json::object();
+  const auto span = [&](const char* name, std::optional<double> from, std::optional<double> to) {
+    if (from && to) phases[name] = *to - *from;
+  };
+  span("starting", 0.0, t.at(Milestone::LoadStarted));
+  span("loading_model", t.at(Milestone::LoadStarted), t.at(Milestone::ModelLoaded));
+  span("warming_up", t.at(Milestone::ModelLoaded), t.at(Milestone::Ready));
+  return {{"since_process_start_ms", milestones}, {"phase_duration_ms", phases}};
+}
+
 void Readiness::mark(Milestone milestone) {
   auto& slot = milestone_ns_[static_cast<int>(milestone)];
   std::int64_t expected = 0;  // zero-initialised means unset; keep the first mark only

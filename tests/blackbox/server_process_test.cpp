@@ -183,7 +183,7 @@ TEST(ServerProcess, StartsServesAndStopsCleanlyOnSigterm) {
     const json j = json::parse(line, nullptr, false);
     ASSERT_TRUE(j.is_object()) << line;
     EXPECT_TRUE(j.contains("severity") && j.contains("message") && j.contains("time")) << line;
-    if (j["message"] == "ready") saw_ready = j["timeline"].contains("ready_ms");
+    if (j["message"] == "ready") saw_ready = j["timeline"]["since_process_start_ms"].contains("ready_ms");
     if (j.contains("httpRequest")) {
       ++access_lines;
       EXPECT_EQ(j["httpRequest"]["requestUrl"], "/remove-background") << line;

@@ -11,6 +11,8 @@
 #include <optional>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 namespace cutout::service {
 
 enum class Phase : int { Starting = 0, LoadingModel, WarmingUp, Ready, Failed };
@@ -33,6 +35,10 @@ struct Timeline {
   std::array<std::optional<double>, static_cast<int>(Milestone::Count)> at_ms;
   std::optional<double> at(Milestone m) const { return at_ms[static_cast<int>(m)]; }
 };
+
+// {"since_process_start_ms": {"port_open_ms": ..., ...}, "phase_duration_ms": {"starting": ...}}:
+// the form /warmup returns and the "ready" log line carries.
+nlohmann::json to_json(const Timeline& timeline);
 
 class Readiness {
  public:
