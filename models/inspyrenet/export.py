@@ -7,10 +7,13 @@ Used through the dispatcher:  /usr/bin/python3 models/export.py inspyrenet --che
   names the first difference.
 * ``--random-init SEED`` makes a deterministic random model instead (tests, benchmarks), scaled so its
   output spans a useful range (see random_init).
-* The model is traced on the CPU in float32 at ``--size`` (1024: modes base/base-nightly, 384: fast),
-  then its checkpoint tensors are stored as ``--weights`` (fp16 by default; the server converts at
-  load). The trace creates no tensor with a fixed dtype or device inside forward, so
-  ``module.to(device)`` and ``module.to(dtype)`` apply to all of it.
+* The model is put in deployment form (``prepare_for_export``: SICA's pooled sums rescaled by a
+  power of two, exactly compensated in two BatchNorms, so float16 stays finite), traced on the CPU
+  in float32 at ``--size`` (1024: modes base/base-nightly, 384: fast), and its checkpoint weights
+  are stored as ``--weights`` (fp16 by default, BatchNorm statistics kept float32; the server
+  converts at load). The trace creates no tensor with a fixed dtype or device inside forward and
+  casts its integer index back to int64 where used, so ``module.to(device)`` and LibTorch's
+  ``module.to(dtype)`` (which converts integer buffers too) apply to all of it.
 * ``cutout.json`` (models/cutout_meta.py) is embedded unless ``--no-metadata``, which writes a plain
   trace like transparent-background's own ``jit`` option.
 """
@@ -177,17 +180,28 @@ def _calibrate(model, x, logit_std, residual_std, context_gain, attention_gain):
 
 def random_init(model, seed, logit_std=3.0, residual_std=0.5, context_gain=0.1, attention_gain=0.15,
                 calib_size=None):
-    """Deterministic random weights with a usable output (for tests and benchmarks).
+    """Deterministic random weights with a usable output (for tests, benchmarks and the parity test).
 
     Plain random weights make this network's activations grow by orders of magnitude from layer to
-    layer (the final logits reach 1e11 at 384): the sigmoid saturates to a binary speckle, and a
-    narrow or saturated output would let the min-max normalisation blow tiny numeric differences up
-    to full-scale ones. Here the weights are drawn from ``seed``, the axial-attention gammas are made
-    non-zero (so those paths count), and every BatchNorm is calibrated on a synthetic photo-like image
-    (data-dependent initialisation) so each normalised activation has unit scale; the coarse map d3
-    is scaled to a standard deviation of ``logit_std`` and the three Laplacian residuals to
-    ``residual_std``. The mask is then a smooth function of the image whose logits span several
-    units, so sigmoid(d0) covers most of (0, 1) and the min-max step rescales it by a factor near 1.
+    layer (the final logits reach 1e11 at 384): the sigmoid saturates to a binary speckle, a narrow
+    or saturated output lets the min-max normalisation blow tiny numeric differences up to
+    full-scale ones, and attention logits of that size turn every softmax into an argmax that
+    flips on a one-level input change. So:
+
+    * weights are drawn from ``seed`` (He-normal matrices and kernels, small biases, norm scales 1,
+      axial-attention gammas in [0.25, 0.75] so those paths count, thresholds 0.5);
+    * every BatchNorm is calibrated layer by layer on a batch of two synthetic pictures (one colour,
+      one grey) at ``calib_size`` (default: the model size, at most 512): data-dependent
+      initialisation, each normalised activation of unit scale;
+    * the axial attentions' query/key get gain ``attention_gain`` and SICA's attended context gain
+      ``context_gain`` (its scale follows the region areas of each image), so the function is
+      smooth rather than chaotic;
+    * the coarse map d3 is scaled to a standard deviation of ``logit_std`` and the three Laplacian
+      residuals to ``residual_std``.
+
+    The mask is then a smooth function of the image whose logits span about +-10, so sigmoid(d0)
+    covers (0, 1) and the min-max step rescales by a factor near 1. Measured on the parity images:
+    a one-level change on a few percent of input pixels moves the logits by about 0.1.
     """
     g = torch.Generator().manual_seed(int(seed))
     with torch.no_grad():

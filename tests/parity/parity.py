@@ -77,7 +77,7 @@ def photo_like(width, height, seed):
         ry, rx = rng.uniform(0.08, 0.3, 2)
         colour = rng.uniform(0, 1, 3).astype(np.float32)
         d = ((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2
-        alpha = 1.0 / (1.0 + np.exp(-(1.0 - d) * 10.0))
+        alpha = 1.0 / (1.0 + np.exp(np.clip((d - 1.0) * 10.0, -60.0, 60.0)))
         img = img * (1 - alpha[..., None]) + colour * alpha[..., None]
     img += 0.04 * np.sin(xx * width / 9.0)[..., None] * np.cos(yy * height / 13.0)[..., None]
     img += rng.normal(0, 0.02, img.shape).astype(np.float32)
@@ -227,11 +227,31 @@ def compare(ours, ref):
             "frac_diff": float((d > 0).mean())}, d
 
 
+def _export_key(seed):
+    """Identifies the random model a run would export: seed, torch version and the exporter's code,
+    so a model left in --work by an earlier run is reused only if it would come out the same."""
+    import hashlib
+    import glob
+
+    import torch
+    h = hashlib.sha1(f"{seed} {torch.__version__}".encode())
+    sources = sorted(glob.glob(os.path.join(REPO, "models", "inspyrenet", "*.py")))
+    sources += [os.path.join(REPO, "models", "cutout_meta.py"), os.path.join(REPO, "models", "export.py")]
+    for path in sources:
+        with open(path, "rb") as f:
+            h.update(f.read())
+    return h.hexdigest()[:10]
+
+
 def ensure_model(args):
     if args.model:
         return args.model
-    path = os.path.join(args.work, f"inspyrenet-384-random{args.seed}.pt")
+    prefix = f"inspyrenet-384-random{args.seed}-"
+    path = os.path.join(args.work, f"{prefix}{_export_key(args.seed)}.pt")
     if not os.path.isfile(path):
+        for old in os.listdir(args.work):
+            if old.startswith("inspyrenet-384-random") and old.endswith(".pt"):
+                os.remove(os.path.join(args.work, old))
         cmd = [sys.executable, os.path.join(REPO, "models", "export.py"), "inspyrenet",
                "--random-init", str(args.seed), "--size", "384", "--out", path]
         print("exporting:", " ".join(cmd), flush=True)

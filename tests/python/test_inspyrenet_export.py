@@ -1,7 +1,8 @@
 """models/export.py inspyrenet: a 384 random-init export round trip, and checkpoint refusal.
 
 The round trip runs the real command line twice (fp16 weights with cutout.json; fp32 weights with
---no-metadata) and four forward passes at 384 (about 2 minutes on 2 CPU cores):
+--no-metadata; each export is a calibration pass and a trace at 384), then runs the files three
+times (float32, fp16-stored as float32, float64): about 2-3 minutes on 2 CPU cores.
   * cutout.json present and correct in one file, absent from the other;
   * the fp16 file holds float16 weights, float32 BatchNorm statistics, int64 indices;
   * the fp16 file converted to float32 gives the fp32 file's output within fp16 rounding;
@@ -110,6 +111,19 @@ class ExportRoundTripTest(_WorkDir, unittest.TestCase):
         d = (self.y16 - self.y32).abs()
         self.assertLess(float(d.max()), 0.06)
         self.assertLess(float(d.mean()), 0.002)
+
+    def test_graph_has_no_device_or_tensor_constants(self):
+        # A device literal or a non-scalar tensor constant in the graph would stay on the CPU (or
+        # in float32) when the server moves the module to CUDA / float16; the float64 run below
+        # cannot see a device problem, the graph can.
+        graph = torch.jit.load(self.f16, map_location="cpu").inlined_graph
+        for node in graph.nodes():
+            if node.kind() != "prim::Constant":
+                continue
+            out = node.output()
+            self.assertNotEqual(str(out.type()), "Device", str(node))
+            if out.type().isSubtypeOf(torch._C.TensorType.get()):
+                self.assertEqual(node.t("value").dim(), 0, str(node))
 
     def test_trace_is_dtype_agnostic(self):
         m = torch.jit.load(self.f16, map_location="cpu").eval()
