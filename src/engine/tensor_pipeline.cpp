@@ -1,5 +1,7 @@
 #include "cutout/engine/tensor_pipeline.hpp"
 
+#include <array>
+
 #include <torch/nn/functional/upsampling.h>
 
 #include "cutout/engine/pil_resize.hpp"
@@ -20,14 +22,15 @@ torch::Tensor make_model_input(const torch::Tensor& bgr, const ModelMetadata& me
   x = x.unsqueeze(0).to(torch::kFloat);
 
   // ((v / 255) - mean) / std  ==  v * (1 / (255 std)) - mean / std, per channel.
-  const auto options = torch::TensorOptions().dtype(torch::kFloat).device(device);
-  auto scale = torch::empty({3}, torch::kFloat);
-  auto shift = torch::empty({3}, torch::kFloat);
+  std::array<float, 3> scale{}, shift{};
   for (int c = 0; c < 3; ++c) {
     scale[c] = 1.0f / (255.0f * metadata.std[c]);
     shift[c] = -metadata.mean[c] / metadata.std[c];
   }
-  x = x * scale.to(options).view({1, 3, 1, 1}) + shift.to(options).view({1, 3, 1, 1});
+  const auto as_channels = [&](const std::array<float, 3>& v) {
+    return torch::tensor(at::ArrayRef<float>(v.data(), 3)).to(device).view({1, 3, 1, 1});
+  };
+  x = x * as_channels(scale) + as_channels(shift);
   return x.to(dtype).contiguous();
 }
 

@@ -81,10 +81,12 @@ ErrorReply reply_for_status(int status) {
   }
 }
 
+nlohmann::json error_object(const ErrorReply& reply) {
+  return {{"error", {{"code", reply.status}, {"type", reply.type}, {"message", reply.message}}}};
+}
+
 std::string error_json(const ErrorReply& reply) {
-  const nlohmann::json body = {
-      {"error", {{"code", reply.status}, {"type", reply.type}, {"message", reply.message}}}};
-  return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return error_object(reply).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 void send_error(httplib::Response& response, const ErrorReply& reply) {

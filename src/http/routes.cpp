@@ -100,16 +100,15 @@ void handle_warmup(const AppContext& ctx, const httplib::Request& req, httplib::
     return;
   }
   if (phase == Phase::Failed) {
-    json body = json::parse(error_json({500, "model_failed",
-                                        "the model failed to load: " + ctx.readiness.failure_reason(),
-                                        std::nullopt}));
+    json body = error_object({500, "model_failed",
+                              "the model failed to load: " + ctx.readiness.failure_reason(),
+                              std::nullopt});
     body["status"] = "failed";
     send_json(res, 500, body);
     return;
   }
-  json body = json::parse(error_json({503, "warmup_timeout",
-                                      "still starting after " + std::to_string(timeout) + " ms",
-                                      std::nullopt}));
+  json body = error_object(
+      {503, "warmup_timeout", "still starting after " + std::to_string(timeout) + " ms", std::nullopt});
   body.update(loading_json(ctx.readiness, phase));
   res.set_header("Retry-After", std::to_string(kRetryAfterLoadingS));
   send_json(res, 503, body);

@@ -6,6 +6,8 @@
 #include <optional>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 namespace httplib {
 struct Response;
 }
@@ -25,6 +27,8 @@ ErrorReply describe_exception(std::exception_ptr error) noexcept;
 // The reply for a status produced outside our handlers (404, 405, 413 from the HTTP library).
 ErrorReply reply_for_status(int status);
 
+// {"error":{"code","type","message"}}: as an object (to add fields to) or as text.
+nlohmann::json error_object(const ErrorReply& reply);
 std::string error_json(const ErrorReply& reply);
 
 // Sets status, JSON body, and Retry-After where due.
