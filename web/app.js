@@ -61,7 +61,8 @@ function showProgress(p) {
   if (p.phase_overdue) left = 'taking longer than usual';
   else if (remaining < 1000) left = 'almost there';
   else left = `about ${Math.ceil(remaining / 1000)} s left`;
-  const name = $(`#phases li[data-phase="${p.phase}"] .name`).textContent;
+  const label = $(`#phases li[data-phase="${p.phase}"] .name`);
+  const name = label ? label.textContent : p.phase;
   $('#service-summary').textContent =
     `${name}: step ${p.phase_index} of ${p.phase_count}, ${seconds(p.elapsed_ms)} since start, ${left}`;
 }
@@ -125,8 +126,12 @@ async function warmUp() {
         showProgress(body);  // still starting after WARMUP_TIMEOUT_MS: ask again at once
         continue;
       }
-      showFailed((body && body.error && body.error.message) || `HTTP ${response.status}`);
-      return;
+      if (body && body.status === 'failed') {
+        showFailed(body.error.message);
+        return;
+      }
+      // Anything else (a proxy's 502/504 page, say) is not this service's answer: try again.
+      throw new Error(`HTTP ${response.status}`);
     } catch (_) {
       setState('unreachable');
       $('#service-summary').textContent = 'The service does not answer; trying again…';

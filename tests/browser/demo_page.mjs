@@ -31,6 +31,7 @@ function parseArgs(argv) {
     server: resolve(ROOT, 'build/cutout-server'),
     model: resolve(ROOT, 'build/tests/fixtures/slow.pt'),
     warmupRuns: 10,  // slow.pt: long enough a warm-up for the page to show it
+    failedModel: null,  // also check the page's "could not start" state with this (broken) model
     image: null,
     screenshot: null,
     playwright: resolve(ROOT, '.cache/npm-playwright'),
@@ -40,7 +41,8 @@ function parseArgs(argv) {
   };
   const keys = { '--server': 'server', '--model': 'model', '--warmup-runs': 'warmupRuns',
     '--image': 'image', '--screenshot': 'screenshot', '--playwright': 'playwright',
-    '--chromium': 'chromium', '--width': 'width', '--timeout-s': 'timeoutS' };
+    '--chromium': 'chromium', '--width': 'width', '--timeout-s': 'timeoutS',
+    '--failed-model': 'failedModel' };
   for (let i = 2; i < argv.length; i += 2) {
     const key = keys[argv[i]];
     if (!key || argv[i + 1] === undefined) throw new Error(`unknown or incomplete argument ${argv[i]}`);
@@ -92,9 +94,10 @@ function redOnBluePng(width, height, object) {
 }
 
 // Starts the server on a free loopback port; resolves with its port once it listens.
-function startServer(opts, log) {
+function startServer(opts, log, extraArgs = []) {
   const child = spawn(opts.server, ['--host', '127.0.0.1', '--port', '0', '--model', opts.model,
-    '--warmup-runs', String(opts.warmupRuns), '--log-format', 'json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    '--warmup-runs', String(opts.warmupRuns), '--log-format', 'json', ...extraArgs],
+  { stdio: ['ignore', 'pipe', 'pipe'] });
   const port = new Promise((resolvePort, reject) => {
     let pending = '';
     child.stdout.on('data', (data) => {
@@ -227,6 +230,26 @@ async function main() {
     if (code !== 0) problems.push(`cutout-server exited with ${code}`);
   }
   if (problems.length) throw new Error(problems.join('\n'));
+
+  if (opts.failedModel) {
+    // A model that cannot load: the page must say so and stop, with the server's reason.
+    const failedLog = [];
+    const failed = startServer({ ...opts, model: opts.failedModel }, failedLog, ['--fail-exit-delay-ms', '60000']);
+    const failedBrowser = await chromium.launch({ executablePath: opts.chromium, headless: true, args: CHROMIUM_ARGS });
+    try {
+      const port = await failed.port;
+      const page = await failedBrowser.newPage();
+      page.setDefaultTimeout(opts.timeoutS * 1000);
+      await page.goto(`http://127.0.0.1:${port}/`);
+      await page.waitForSelector('body[data-state="failed"]');
+      const summary = await page.textContent('#service-summary');
+      check(summary.includes(basename(opts.failedModel)), `failed state without the reason: "${summary}"`);
+      step(`with ${basename(opts.failedModel)} the page says: "${summary}"`);
+    } finally {
+      await failedBrowser.close();
+      await stopServer(failed.child);
+    }
+  }
   step('passed');
 
   function check(ok, message) {

@@ -1,6 +1,11 @@
 #include "cutout/service/startup_progress.hpp"
 
+#include <filesystem>
+
 #include <gtest/gtest.h>
+
+#include "cutout/service/model_loader.hpp"
+#include "support/fixtures.hpp"
 
 namespace cutout::service {
 namespace {
@@ -84,6 +89,22 @@ TEST(StartupProgress, ReadinessKeepsTheTypicalDurationsTheLoaderSets) {
   EXPECT_EQ(p.phase, Phase::LoadingModel);
   EXPECT_EQ(p.typical_ms, (PhaseDurations{1, 2, 3}));
   EXPECT_GE(p.elapsed_ms, p.phase_elapsed_ms);
+}
+
+TEST(StartupProgress, TheLoaderEstimatesFromItsFileAndCorrectsForTheChosenDevice) {
+  const std::string path = cutout::testing::fixture_path("slow.pt");
+  const auto bytes = std::filesystem::file_size(path);
+  Readiness cpu;
+  ModelLoader pinned(cpu, LoadPlan{path, engine::DeviceSetting::Cpu, engine::PrecisionSetting::Auto, 32, 3});
+  EXPECT_EQ(cpu.typical_durations(), typical_phase_durations(false, bytes, 3));
+
+  Readiness r;
+  ModelLoader loader(r, LoadPlan{path, engine::DeviceSetting::Auto, engine::PrecisionSetting::Auto, 32, 2});
+  EXPECT_EQ(r.typical_durations(), typical_phase_durations(true, bytes, 2));  // auto: a GPU until known
+  loader.load();
+  ASSERT_TRUE(r.ready());
+  const bool on_gpu = loader.info().device.rfind("cuda", 0) == 0;  // "cuda:0"
+  EXPECT_EQ(r.typical_durations(), typical_phase_durations(on_gpu, bytes, 2));
 }
 
 }  // namespace
