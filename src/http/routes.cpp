@@ -10,6 +10,8 @@
 #include "cutout/core/error.hpp"
 #include "cutout/core/process_clock.hpp"
 #include "cutout/http/error_response.hpp"
+#include "cutout/http/web_page.hpp"
+#include "cutout/service/startup_progress.hpp"
 
 namespace cutout::http {
 namespace {
@@ -37,11 +39,11 @@ httplib::Server::Handler guarded(std::function<void(const httplib::Request&, htt
   };
 }
 
+// {"status":"loading"} with the phase, the times and the estimate (service::to_json(progress)).
 json loading_json(const service::Readiness& readiness, Phase phase) {
-  return json{{"status", "loading"},
-              {"phase", to_string(phase)},
-              {"elapsed_ms", ms_since_process_start(std::chrono::steady_clock::now())},
-              {"phase_elapsed_ms", readiness.ms_in_current_phase()}};
+  json body = to_json(service::current_progress(readiness, phase));
+  body["status"] = "loading";
+  return body;
 }
 
 void handle_health(const AppContext& ctx, httplib::Response& res) {
@@ -94,6 +96,7 @@ void handle_warmup(const AppContext& ctx, const httplib::Request& req, httplib::
                                    : ctx.readiness.wait_until_settled(std::chrono::milliseconds(timeout));
   if (phase == Phase::Ready) {
     json body = to_json(ctx.readiness.timeline());
+    body.update(to_json(service::current_progress(ctx.readiness, Phase::Ready)));  // phase "ready", 4 of 4
     body["status"] = "ready";
     body["already_warm"] = already_warm;
     send_json(res, 200, body);
@@ -187,6 +190,7 @@ void register_routes(httplib::Server& server, const AppContext& context) {
   server.Post("/remove-background", guarded([ctx](const httplib::Request& req, httplib::Response& res) {
     handle_remove_background(*ctx, req, res);
   }));
+  register_web_page(server);  // the demo page at "/"
 }
 
 }  // namespace cutout::http

@@ -1,16 +1,33 @@
 #include "cutout/service/model_loader.hpp"
 
+#include <filesystem>
+#include <system_error>
+
 #include <c10/util/Exception.h>
 #include <spdlog/spdlog.h>
 
 #include "cutout/core/error.hpp"
 #include "cutout/core/process_clock.hpp"
 #include "cutout/core/logging.hpp"
+#include "cutout/service/startup_progress.hpp"
 
 namespace cutout::service {
+namespace {
+
+std::uintmax_t file_size_or_zero(const std::string& path) {
+  std::error_code ec;
+  const std::uintmax_t size = std::filesystem::file_size(path, ec);
+  return ec ? 0 : size;
+}
+
+}  // namespace
 
 ModelLoader::ModelLoader(Readiness& readiness, LoadPlan plan)
-    : readiness_(readiness), plan_(std::move(plan)) {}
+    : readiness_(readiness), plan_(std::move(plan)), model_file_bytes_(file_size_or_zero(plan_.model_path)) {
+  // Until the device is chosen, auto counts as the GPU it is deployed on; corrected right after.
+  readiness_.set_typical_durations(typical_phase_durations(
+      plan_.device != engine::DeviceSetting::Cpu, model_file_bytes_, plan_.warmup_runs));
+}
 
 ModelLoader::~ModelLoader() { join(); }
 
@@ -44,6 +61,8 @@ void ModelLoader::load() {
     readiness_.enter(Phase::LoadingModel);
     const engine::ComputeTarget target = engine::choose_compute_target(plan_.device, plan_.precision);
     readiness_.mark(Milestone::DeviceSelected);
+    readiness_.set_typical_durations(
+        typical_phase_durations(target.device.is_cuda(), model_file_bytes_, plan_.warmup_runs));
     log_event(spdlog::level::info, "device selected",
               {{"device", engine::device_name(target.device)},
                {"precision", engine::dtype_name(target.dtype)},

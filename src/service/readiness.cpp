@@ -119,4 +119,16 @@ double Readiness::ms_in_current_phase() const {
          1e6;
 }
 
+void Readiness::set_typical_durations(const PhaseDurations& typical_ms) {
+  for (std::size_t i = 0; i < typical_ms.size(); ++i) {
+    typical_ms_[i].store(typical_ms[i], std::memory_order_relaxed);
+  }
+}
+
+PhaseDurations Readiness::typical_durations() const {
+  PhaseDurations out{};
+  for (std::size_t i = 0; i < out.size(); ++i) out[i] = typical_ms_[i].load(std::memory_order_relaxed);
+  return out;
+}
+
 }  // namespace cutout::service

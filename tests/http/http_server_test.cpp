@@ -97,6 +97,15 @@ TEST(HttpServer, HealthIs503WithPhaseAndRetryAfterWhileLoading) {
   EXPECT_EQ(body["status"], "loading");
   EXPECT_EQ(body["phase"], "starting");
   EXPECT_TRUE(body["elapsed_ms"].is_number());
+  // What a progress display needs: step i of n, and the time-left estimate from typical durations.
+  EXPECT_EQ(body["phase_index"], 1);
+  EXPECT_EQ(body["phase_count"], 4);
+  EXPECT_TRUE(body["phase_elapsed_ms"].is_number());
+  EXPECT_GE(body["estimated_remaining_ms"].get<double>(), 0.0);
+  EXPECT_TRUE(body["phase_overdue"].is_boolean());
+  ASSERT_EQ(body["phases"].size(), 4u);
+  EXPECT_EQ(body["phases"][1]["name"], "loading_model");
+  EXPECT_GT(body["phases"][1]["typical_ms"].get<double>(), 0.0);
 }
 
 TEST(HttpServer, HealthIsReadyWithModelAndDevice) {
@@ -138,6 +147,10 @@ TEST(HttpServer, WarmupWhenReadyAnswersAtOnceWithTheTimeline) {
     EXPECT_EQ(body["already_warm"], true);
     EXPECT_TRUE(body["since_process_start_ms"]["ready_ms"].is_number());
     EXPECT_TRUE(body["phase_duration_ms"]["loading_model"].is_number());
+    EXPECT_EQ(body["phase"], "ready");
+    EXPECT_EQ(body["phase_index"], 4);
+    EXPECT_EQ(body["phase_count"], 4);
+    EXPECT_EQ(body["estimated_remaining_ms"], 0);
   }
 }
 
@@ -158,6 +171,7 @@ TEST(HttpServer, WarmupTimesOutWith503AndThePhase) {
   auto res = s.client().Get("/warmup?timeout_ms=50");
   expect_error(res, 503, "warmup_timeout");
   EXPECT_EQ(json::parse(res->body)["phase"], "starting");
+  EXPECT_EQ(json::parse(res->body)["phase_index"], 1);
   EXPECT_FALSE(res->get_header_value("Retry-After").empty());
   expect_error(s.client().Get("/warmup?timeout_ms=soon"), 400, "invalid_parameter");
   expect_error(s.client().Get("/warmup?wait=1"), 400, "unknown_parameter");

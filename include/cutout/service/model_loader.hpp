@@ -3,6 +3,7 @@
 // Exactly once: no retries, no sleeps, no lock held while loading. A failure becomes the Failed
 // state with its reason; the process decides what to do next (see main).
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <thread>
@@ -50,6 +51,7 @@ class ModelLoader {
  private:
   Readiness& readiness_;
   LoadPlan plan_;
+  std::uintmax_t model_file_bytes_ = 0;  // for the start-up estimate only
   std::unique_ptr<engine::Model> model_;  // written before Ready is published, read after
   std::thread thread_;
 };

@@ -40,6 +40,10 @@ struct Timeline {
 // the form /warmup returns and the "ready" log line carries.
 nlohmann::json to_json(const Timeline& timeline);
 
+// Typical duration in ms of each phase before Ready (starting, loading_model, warming_up): the basis
+// of the remaining-time estimate (see startup_progress.hpp).
+using PhaseDurations = std::array<double, 3>;
+
 class Readiness {
  public:
   Phase phase() const noexcept { return phase_.load(std::memory_order_acquire); }
@@ -61,6 +65,11 @@ class Readiness {
   // Milliseconds since the current phase began (since process start for Starting).
   double ms_in_current_phase() const;
 
+  // Set by the loader when it knows the model file and the device; read lock-free by /health. A
+  // reader may see a mix of two settings for an instant, which only moves an estimate.
+  void set_typical_durations(const PhaseDurations& typical_ms);
+  PhaseDurations typical_durations() const;
+
  private:
   void publish(Phase next);
 
@@ -69,6 +78,7 @@ class Readiness {
   std::string failure_reason_;  // written once, before phase_ becomes Failed
   std::array<std::atomic<std::int64_t>, static_cast<int>(Milestone::Count)> milestone_ns_{};
   std::atomic<std::int64_t> phase_started_ns_{0};
+  std::array<std::atomic<double>, 3> typical_ms_{};
 
   mutable std::mutex wait_mutex_;
   mutable std::condition_variable changed_;
