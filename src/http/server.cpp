@@ -58,22 +58,33 @@ HttpServer::HttpServer(AppContext context, HttpOptions options)
     t_request_started = std::chrono::steady_clock::now();
     if (cors->answer_preflight(req, res)) return httplib::Server::HandlerResponse::Handled;
     cors->apply(req, res);  // on every answer, errors included, so the page can read them
-    // Refuse an announced oversize body before reading it.
+    // Refuse an announced oversize (or unreadable) length before reading the body, and close the
+    // connection so that the body is never read at all.
     const std::string length = req.get_header_value("Content-Length");
-    if (!length.empty() && std::strtoull(length.c_str(), nullptr, 10) > max_body) {
-      send_error(res, ErrorReply{413, "body_too_large",
-                                 "the request body is over the limit of " + std::to_string(max_body) +
-                                     " bytes",
-                                 std::nullopt});
-      res.set_header("Connection", "close");
-      return httplib::Server::HandlerResponse::Handled;
+    if (!length.empty()) {
+      if (length.find_first_not_of("0123456789") != std::string::npos || length.size() > 19) {
+        send_error_and_close(res, ErrorReply{400, "bad_request",
+                                             "Content-Length must be a decimal byte count",
+                                             std::nullopt});
+        return httplib::Server::HandlerResponse::Handled;
+      }
+      if (std::strtoull(length.c_str(), nullptr, 10) > max_body) {
+        send_error_and_close(res, ErrorReply{413, "body_too_large",
+                                             "the request body is over the limit of " +
+                                                 std::to_string(max_body) + " bytes",
+                                             std::nullopt});
+        return httplib::Server::HandlerResponse::Handled;
+      }
     }
     return httplib::Server::HandlerResponse::Unhandled;
   });
   // Statuses the library produces itself (404, 413 for chunked bodies, ...) get our JSON body too.
   svr.set_error_handler(httplib::Server::HandlerWithResponse(
       [](const httplib::Request&, httplib::Response& res) {
-        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+        // A reply of ours (body, or a body writer that sets Content-Type) stays as it is.
+        if (!res.body.empty() || res.has_header("Content-Type")) {
+          return httplib::Server::HandlerResponse::Unhandled;
+        }
         send_error(res, reply_for_status(res.status));
         return httplib::Server::HandlerResponse::Handled;
       }));
@@ -82,7 +93,7 @@ HttpServer::HttpServer(AppContext context, HttpOptions options)
     send_error(res, describe_exception(ep));
   });
   svr.set_logger(log_access);
-  register_routes(svr, context_);
+  register_routes(svr, context_, max_body);
 }
 
 HttpServer::~HttpServer() { stop(); }
