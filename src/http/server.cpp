@@ -1,5 +1,8 @@
 #include "cutout/http/server.hpp"
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <stdexcept>
 
 #include <httplib.h>
@@ -40,6 +43,28 @@ void log_access(const httplib::Request& req, const httplib::Response& res) {
   log_event(level, req.method + " " + req.path + " " + std::to_string(res.status), fields);
 }
 
+// cpp-httplib 0.11 listens with a backlog of 5, compiled into the shared library. A burst of new
+// connections while the accept thread is not scheduled overflows it and clients see resets (the
+// soak's overload phase lost 4 of 600 that way). listen() on a listening socket sets a new backlog;
+// the library does not expose its socket, so find it: the one listening socket bound to our port.
+void widen_listen_backlog(int port) {
+  for (int fd = 0; fd < 1024; ++fd) {
+    int listening = 0;
+    socklen_t size = sizeof(listening);
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &size) != 0 || !listening) continue;
+    sockaddr_storage addr{};
+    socklen_t addr_size = sizeof(addr);
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &addr_size) != 0) continue;
+    int bound = -1;
+    if (addr.ss_family == AF_INET) bound = ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
+    if (addr.ss_family == AF_INET6) bound = ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port);
+    if (bound == port) {
+      ::listen(fd, SOMAXCONN);
+      return;
+    }
+  }
+}
+
 }  // namespace
 
 HttpServer::HttpServer(AppContext context, HttpOptions options)
@@ -78,6 +103,19 @@ HttpServer::HttpServer(AppContext context, HttpOptions options)
     }
     return httplib::Server::HandlerResponse::Unhandled;
   });
+  // A client that asks before sending a large body (curl does above 1 MiB) is told 413 instead
+  // of "100 Continue", so it never sends the body at all.
+  svr.set_expect_100_continue_handler([max_body](const httplib::Request& req, httplib::Response& res) {
+    const std::string length = req.get_header_value("Content-Length");
+    if (!length.empty() && std::strtoull(length.c_str(), nullptr, 10) > max_body) {
+      send_error(res, ErrorReply{413, "body_too_large",
+                                 "the request body is over the limit of " + std::to_string(max_body) +
+                                     " bytes",
+                                 std::nullopt});
+      return 413;
+    }
+    return 100;
+  });
   // Statuses the library produces itself (404, 413 for chunked bodies, ...) get our JSON body too.
   svr.set_error_handler(httplib::Server::HandlerWithResponse(
       [](const httplib::Request&, httplib::Response& res) {
@@ -107,6 +145,7 @@ int HttpServer::bind() {
   if (port_ < 0) {
     throw std::runtime_error("cannot listen on " + options_.host + ":" + std::to_string(options_.port));
   }
+  widen_listen_backlog(port_);
   return port_;
 }
 

@@ -23,3 +23,12 @@ target_compile_definitions(cutout_hostile_test PRIVATE
 target_link_libraries(cutout_hostile_test PRIVATE cutout GTest::gtest GTest::gtest_main)
 add_dependencies(cutout_hostile_test cutout_fixtures cutout_hostile_corpus)
 gtest_discover_tests(cutout_hostile_test DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 300)
+
+# The soak's quick mode: the real binary, 300 mixed requests at concurrency 16 plus an overload
+# burst past --queue-depth; fails on a lost request, an unexpected status or 5xx, or fd growth.
+# Latency and memory are printed, not asserted. The full run is bench/soak/soak.py without --quick.
+add_test(NAME soak_quick
+  COMMAND ${CUTOUT_PYTHON} ${PROJECT_SOURCE_DIR}/bench/soak/soak.py --quick
+          --server $<TARGET_FILE:cutout-server> --fixtures ${CUTOUT_FIXTURE_DIR}
+          --out ${CMAKE_CURRENT_BINARY_DIR}/soak-quick.json --work ${CMAKE_CURRENT_BINARY_DIR})
+set_tests_properties(soak_quick PROPERTIES TIMEOUT 300)

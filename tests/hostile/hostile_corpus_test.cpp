@@ -100,9 +100,13 @@ RawResponse read_response(int fd) {
   RawResponse r;
   std::string data;
   char buf[65536];
-  std::size_t header_end = std::string::npos, need = 0;
+  // Without Content-Length the body runs to the connection's close (valid HTTP/1.1).
+  std::size_t header_end = std::string::npos, need = std::string::npos;
   for (;;) {
-    if (header_end != std::string::npos && data.size() >= header_end + 4 + need) break;
+    if (header_end != std::string::npos && need != std::string::npos &&
+        data.size() >= header_end + 4 + need) {
+      break;
+    }
     const ssize_t n = recv(fd, buf, sizeof(buf), 0);
     if (n <= 0) {
       r.closed = n == 0;
@@ -114,7 +118,7 @@ RawResponse read_response(int fd) {
       std::string lower = r.headers;
       for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       const auto at = lower.find("content-length:");
-      need = at == std::string::npos ? 0 : std::stoul(lower.substr(at + 15));
+      if (at != std::string::npos) need = std::stoul(lower.substr(at + 15));
     }
   }
   if (header_end == std::string::npos) return r;
@@ -124,7 +128,7 @@ RawResponse read_response(int fd) {
     r.closed = poll(&p, 1, 2000) == 1 && recv(fd, buf, sizeof(buf), MSG_PEEK) == 0;
   }
   r.status = std::atoi(r.headers.c_str() + r.headers.find(' ') + 1);
-  r.body = data.substr(header_end + 4, need);
+  r.body = data.substr(header_end + 4, need);  // npos: all of it
   return r;
 }
 

@@ -367,6 +367,9 @@ def build_cases():
     err("multipart_over_limit_unsent",
         raw_request(b"", f"multipart/form-data; boundary={BOUNDARY}", declared_length=MAX_BODY * 4),
         413, "body_too_large", "multipart announced at 4x the limit, body never sent")
+    err("expect_100_continue_over_limit",
+        raw_request(b"", "image/png", declared_length=MAX_BODY * 2, extra_headers=["Expect: 100-continue"]),
+        413, "body_too_large", "asks before sending (as curl does): told 413, not 100 Continue")
     big = b"\x89PNG\r\n\x1a\n" + b"\x00" * (MAX_BODY + 512 * 1024)
     err("chunked_over_limit_unfinished", chunked_request(big, "image/png", finish=False), 413,
         "body_too_large", "chunked body past the limit whose end never comes")
