@@ -1,5 +1,7 @@
 #include "cutout/http/error_response.hpp"
 
+#include <memory>
+
 #include <c10/util/Exception.h>
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -93,6 +95,19 @@ void send_error(httplib::Response& response, const ErrorReply& reply) {
   response.status = reply.status;
   if (reply.retry_after_s) response.set_header("Retry-After", std::to_string(*reply.retry_after_s));
   response.set_content(error_json(reply), "application/json");
+}
+
+void send_error_and_close(httplib::Response& response, const ErrorReply& reply) {
+  response.status = reply.status;
+  if (reply.retry_after_s) response.set_header("Retry-After", std::to_string(*reply.retry_after_s));
+  response.set_header("Connection", "close");
+  auto body = std::make_shared<std::string>(error_json(reply));
+  response.set_content_provider(
+      body->size(), "application/json",
+      [body](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
+        sink.write(body->data() + offset, length);
+        return false;  // everything is written; "failure" makes httplib drop the connection
+      });
 }
 
 }  // namespace cutout::http

@@ -3,6 +3,8 @@
 #include <chrono>
 #include <cstdio>
 #include <functional>
+#include <string>
+#include <vector>
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -132,20 +134,60 @@ std::string server_timing(const service::StageTimings& t) {
          ", postprocess;dur=" + format_ms(t.postprocess_ms) + ", encode;dur=" + format_ms(t.encode_ms);
 }
 
+// The request body as read through httplib's content reader, so that the limit holds for bodies
+// of unannounced length too (chunked): reading stops at the limit instead of after the whole body.
+// (Announced lengths over the limit were refused by the server's pre-routing hook, unread.)
+struct Upload {
+  std::string body;                                // a raw upload
+  std::vector<httplib::MultipartFormData> parts;  // or the multipart parts
+  bool over_limit = false;
+  bool read_ok = false;
+};
+
+Upload read_upload(const httplib::Request& req, const httplib::ContentReader& reader,
+                   std::size_t max_body) {
+  Upload upload;
+  std::size_t total = 0;
+  const auto admit = [&](std::size_t n) {
+    total += n;
+    upload.over_limit = total > max_body;
+    return !upload.over_limit;
+  };
+  if (req.is_multipart_form_data()) {
+    upload.read_ok = reader(
+        [&](const httplib::MultipartFormData& header) {
+          upload.parts.push_back(header);
+          return true;
+        },
+        [&](const char* data, std::size_t n) {
+          if (!admit(n) || upload.parts.empty()) return false;
+          upload.parts.back().content.append(data, n);
+          return true;
+        });
+  } else {
+    upload.read_ok = reader([&](const char* data, std::size_t n) {
+      if (!admit(n)) return false;
+      upload.body.append(data, n);
+      return true;
+    });
+  }
+  return upload;
+}
+
 void handle_remove_background(const AppContext& ctx, const httplib::Request& req,
-                              httplib::Response& res) {
+                              const Upload& upload, httplib::Response& res) {
   service::Parameters parameters(req.params.begin(), req.params.end());
   std::string_view image;
   if (req.is_multipart_form_data()) {
     const httplib::MultipartFormData* part = nullptr;
-    for (const auto& [name, field] : req.files) {
-      if (name == "image" || name == "file") {
+    for (const auto& field : upload.parts) {
+      if (field.name == "image" || field.name == "file") {
         if (part == nullptr) part = &field;
       } else if (field.filename.empty()) {
-        parameters.emplace_back(name, field.content);
+        parameters.emplace_back(field.name, field.content);
       } else {
         throw Error(ErrorKind::InvalidArgument, "unknown_parameter",
-                    "unexpected file part '" + name + "' (send the image as part 'image')");
+                    "unexpected file part '" + field.name + "' (send the image as part 'image')");
       }
     }
     if (part == nullptr || part->content.empty()) {
@@ -160,10 +202,10 @@ void handle_remove_background(const AppContext& ctx, const httplib::Request& req
                   "send the image as multipart/form-data part 'image', or as the raw body with "
                   "Content-Type image/* or application/octet-stream (got '" + type + "')");
     }
-    if (req.body.empty()) {
+    if (upload.body.empty()) {
       throw Error(ErrorKind::InvalidArgument, "missing_image", "the request body is empty");
     }
-    image = req.body;
+    image = upload.body;
   }
   const service::RemoveBackgroundOptions options = service::parse_remove_background_options(parameters);
   service::RemoveBackgroundResult result = ctx.remover.remove(image, options);
@@ -174,7 +216,7 @@ void handle_remove_background(const AppContext& ctx, const httplib::Request& req
 
 }  // namespace
 
-void register_routes(httplib::Server& server, const AppContext& context) {
+void register_routes(httplib::Server& server, const AppContext& context, std::size_t max_body_bytes) {
   const AppContext* ctx = &context;  // the server never outlives its context
   server.Get("/health/live", guarded([](const httplib::Request&, httplib::Response& res) {
     send_json(res, 200, json{{"status", "alive"}});
@@ -187,9 +229,32 @@ void register_routes(httplib::Server& server, const AppContext& context) {
   });
   server.Get("/warmup", warmup);
   server.Post("/warmup", warmup);
-  server.Post("/remove-background", guarded([ctx](const httplib::Request& req, httplib::Response& res) {
-    handle_remove_background(*ctx, req, res);
-  }));
+  server.Post("/remove-background",
+              [ctx, max_body_bytes](const httplib::Request& req, httplib::Response& res,
+                                    const httplib::ContentReader& reader) {
+                try {
+                  const Upload upload = read_upload(req, reader, max_body_bytes);
+                  if (upload.over_limit) {
+                    send_error_and_close(
+                        res, ErrorReply{413, "body_too_large",
+                                        "the request body is over the limit of " +
+                                            std::to_string(max_body_bytes) + " bytes",
+                                        std::nullopt});
+                    return;
+                  }
+                  if (!upload.read_ok) {
+                    // Unparsable multipart, or a client that stopped sending: what is left of the
+                    // body is unknown, so the connection goes too.
+                    send_error_and_close(res, ErrorReply{400, "bad_request",
+                                                         "the request body could not be read or parsed",
+                                                         std::nullopt});
+                    return;
+                  }
+                  handle_remove_background(*ctx, req, upload, res);
+                } catch (...) {
+                  send_error(res, describe_exception(std::current_exception()));
+                }
+              });
   register_web_page(server);  // the demo page at "/"
 }
 

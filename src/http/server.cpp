@@ -1,5 +1,8 @@
 #include "cutout/http/server.hpp"
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <stdexcept>
 
 #include <httplib.h>
@@ -40,6 +43,28 @@ void log_access(const httplib::Request& req, const httplib::Response& res) {
   log_event(level, req.method + " " + req.path + " " + std::to_string(res.status), fields);
 }
 
+// cpp-httplib 0.11 listens with a backlog of 5, compiled into the shared library. A burst of new
+// connections while the accept thread is not scheduled overflows it and clients see resets (the
+// soak's overload phase lost 4 of 600 that way). listen() on a listening socket sets a new backlog;
+// the library does not expose its socket, so find it: the one listening socket bound to our port.
+void widen_listen_backlog(int port) {
+  for (int fd = 0; fd < 1024; ++fd) {
+    int listening = 0;
+    socklen_t size = sizeof(listening);
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &size) != 0 || !listening) continue;
+    sockaddr_storage addr{};
+    socklen_t addr_size = sizeof(addr);
+    if (getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &addr_size) != 0) continue;
+    int bound = -1;
+    if (addr.ss_family == AF_INET) bound = ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
+    if (addr.ss_family == AF_INET6) bound = ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port);
+    if (bound == port) {
+      ::listen(fd, SOMAXCONN);
+      return;
+    }
+  }
+}
+
 }  // namespace
 
 HttpServer::HttpServer(AppContext context, HttpOptions options)
@@ -58,22 +83,46 @@ HttpServer::HttpServer(AppContext context, HttpOptions options)
     t_request_started = std::chrono::steady_clock::now();
     if (cors->answer_preflight(req, res)) return httplib::Server::HandlerResponse::Handled;
     cors->apply(req, res);  // on every answer, errors included, so the page can read them
-    // Refuse an announced oversize body before reading it.
+    // Refuse an announced oversize (or unreadable) length before reading the body, and close the
+    // connection so that the body is never read at all.
+    const std::string length = req.get_header_value("Content-Length");
+    if (!length.empty()) {
+      if (length.find_first_not_of("0123456789") != std::string::npos || length.size() > 19) {
+        send_error_and_close(res, ErrorReply{400, "bad_request",
+                                             "Content-Length must be a decimal byte count",
+                                             std::nullopt});
+        return httplib::Server::HandlerResponse::Handled;
+      }
+      if (std::strtoull(length.c_str(), nullptr, 10) > max_body) {
+        send_error_and_close(res, ErrorReply{413, "body_too_large",
+                                             "the request body is over the limit of " +
+                                                 std::to_string(max_body) + " bytes",
+                                             std::nullopt});
+        return httplib::Server::HandlerResponse::Handled;
+      }
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  // A client that asks before sending a large body (curl does above 1 MiB) is told 413 instead
+  // of "100 Continue", so it never sends the body at all.
+  svr.set_expect_100_continue_handler([max_body](const httplib::Request& req, httplib::Response& res) {
     const std::string length = req.get_header_value("Content-Length");
     if (!length.empty() && std::strtoull(length.c_str(), nullptr, 10) > max_body) {
       send_error(res, ErrorReply{413, "body_too_large",
                                  "the request body is over the limit of " + std::to_string(max_body) +
                                      " bytes",
                                  std::nullopt});
-      res.set_header("Connection", "close");
-      return httplib::Server::HandlerResponse::Handled;
+      return 413;
     }
-    return httplib::Server::HandlerResponse::Unhandled;
+    return 100;
   });
   // Statuses the library produces itself (404, 413 for chunked bodies, ...) get our JSON body too.
   svr.set_error_handler(httplib::Server::HandlerWithResponse(
       [](const httplib::Request&, httplib::Response& res) {
-        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+        // A reply of ours (body, or a body writer that sets Content-Type) stays as it is.
+        if (!res.body.empty() || res.has_header("Content-Type")) {
+          return httplib::Server::HandlerResponse::Unhandled;
+        }
         send_error(res, reply_for_status(res.status));
         return httplib::Server::HandlerResponse::Handled;
       }));
@@ -82,7 +131,7 @@ HttpServer::HttpServer(AppContext context, HttpOptions options)
     send_error(res, describe_exception(ep));
   });
   svr.set_logger(log_access);
-  register_routes(svr, context_);
+  register_routes(svr, context_, max_body);
 }
 
 HttpServer::~HttpServer() { stop(); }
@@ -96,6 +145,7 @@ int HttpServer::bind() {
   if (port_ < 0) {
     throw std::runtime_error("cannot listen on " + options_.host + ":" + std::to_string(options_.port));
   }
+  widen_listen_backlog(port_);
   return port_;
 }
 

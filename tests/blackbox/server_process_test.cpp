@@ -216,4 +216,100 @@ TEST(ServerProcess, FailedLoadIsReportedThenExitsNonZero) {
   EXPECT_EQ(server.wait_exit(std::chrono::seconds(30)), 3);
 }
 
+// Every way the model file can be broken: one clear "start-up failed" log line with the reason,
+// /health 503 "failed" with the same reason, then exit code 3 after --fail-exit-delay-ms.
+struct ModelFault {
+  const char* file;
+  const char* reason_part;  // what the reason must say
+};
+
+void PrintTo(const ModelFault& fault, std::ostream* os) { *os << fault.file; }
+
+class ServerProcessModelFault : public ::testing::TestWithParam<ModelFault> {};
+
+TEST_P(ServerProcessModelFault, IsLoggedReportedOnHealthAndExits3) {
+  const ModelFault fault = GetParam();
+  ServerProcess server({"--model", fixture_path(fault.file), "--port", "0", "--host", "127.0.0.1",
+                        "--device", "cpu", "--fail-exit-delay-ms", "1500"});
+  const int port = server.wait_for_port(std::chrono::seconds(60));
+  ASSERT_GT(port, 0) << server.stdout_text() << server.stderr_text();
+  auto health = wait_for_health(port, 503, "failed", std::chrono::seconds(60));
+  ASSERT_TRUE(health);
+  const json body = json::parse(health->body);
+  ASSERT_EQ(body["status"], "failed") << body.dump();
+  const std::string reason = body["error"].get<std::string>();
+  EXPECT_NE(reason.find(fault.reason_part), std::string::npos) << reason;
+  // An upload meanwhile gets 503 model_failed, not a hang or a crash.
+  httplib::Client client("127.0.0.1", port);
+  const std::string png = cutout::testing::encode_as(cutout::testing::make_picture(16, 16), ".png");
+  auto upload = client.Post("/remove-background", png, "image/png");
+  ASSERT_TRUE(upload);
+  EXPECT_EQ(upload->status, 503);
+  EXPECT_EQ(json::parse(upload->body)["error"]["type"], "model_failed") << upload->body;
+  EXPECT_EQ(server.wait_exit(std::chrono::seconds(30)), 3);
+
+  int failure_lines = 0;
+  std::istringstream lines(server.stdout_text());
+  for (std::string line; std::getline(lines, line);) {
+    const json j = json::parse(line, nullptr, false);
+    if (j.is_object() && j.value("message", "") == "start-up failed") {
+      ++failure_lines;
+      EXPECT_EQ(j["severity"], "ERROR") << line;
+      EXPECT_EQ(j["reason"], reason) << line;
+    }
+  }
+  EXPECT_EQ(failure_lines, 1) << server.stdout_text();
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Faults, ServerProcessModelFault,
+    ::testing::Values(ModelFault{"missing.pt", "model file not readable"},
+                      ModelFault{"truncated.pt", "not a loadable TorchScript file"},
+                      ModelFault{"not_torchscript.pt", "not a loadable TorchScript file"},
+                      ModelFault{"wrong_shape.pt", "expected [1, 1, H, W]"},
+                      ModelFault{"bad_metadata.pt", "invalid cutout.json"}),
+    [](const ::testing::TestParamInfo<ModelFault>& info) {
+      std::string name = info.param.file;
+      name = name.substr(0, name.find('.'));
+      return name;
+    });
+
+// SIGTERM in the middle of a burst on the slow model: every request already sent is answered
+// (200), none is lost, and the process exits 0 within Cloud Run's 10 s.
+TEST(ServerProcess, SigtermDuringABurstAnswersEveryInFlightRequest) {
+  ServerProcess server({"--model", fixture_path("slow.pt"), "--port", "0", "--host", "127.0.0.1",
+                        "--device", "cpu", "--http-threads", "8", "--queue-depth", "8"});
+  const int port = server.wait_for_port(std::chrono::seconds(60));
+  ASSERT_GT(port, 0) << server.stdout_text() << server.stderr_text();
+  auto health = wait_for_health(port, 200, "ready", std::chrono::seconds(120));
+  ASSERT_TRUE(health && health->status == 200);
+
+  const std::string jpeg = cutout::testing::encode_as(cutout::testing::make_picture(200, 150), ".jpg");
+  constexpr int kBurst = 6;
+  std::atomic<int> sent{0};
+  std::vector<std::future<httplib::Result>> burst;
+  for (int i = 0; i < kBurst; ++i) {
+    burst.push_back(std::async(std::launch::async, [&] {
+      httplib::Client c("127.0.0.1", port);
+      c.set_read_timeout(30, 0);
+      ++sent;
+      return c.Post("/remove-background", jpeg, "image/jpeg");
+    }));
+  }
+  while (sent.load() < kBurst) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // all connected and uploading
+  const auto signalled = Clock::now();
+  server.signal(SIGTERM);
+  int answered = 0;
+  for (auto& f : burst) {
+    auto res = f.get();
+    ASSERT_TRUE(res) << "an in-flight request was lost: " << httplib::to_string(res.error());
+    EXPECT_EQ(res->status, 200) << res->body;
+    ++answered;
+  }
+  EXPECT_EQ(answered, kBurst);
+  EXPECT_EQ(server.wait_exit(std::chrono::seconds(10)), 0) << server.stdout_text();
+  EXPECT_LT(Clock::now() - signalled, std::chrono::seconds(10));
+}
+
 }  // namespace

@@ -34,4 +34,10 @@ std::string error_json(const ErrorReply& reply);
 // Sets status, JSON body, and Retry-After where due.
 void send_error(httplib::Response& response, const ErrorReply& reply);
 
+// The same, then the connection is closed instead of kept alive: for answers given before the
+// request body was read (or read to its end), whose unread rest must not be parsed as the next
+// request. cpp-httplib 0.11 keeps a connection open whatever the response's Connection header
+// says; a body writer that reports failure after writing everything is what makes it close.
+void send_error_and_close(httplib::Response& response, const ErrorReply& reply);
+
 }  // namespace cutout::http

@@ -12,6 +12,7 @@ class Server;
 
 namespace cutout::http {
 
-void register_routes(httplib::Server& server, const AppContext& context);
+// max_body_bytes bounds what /remove-background reads of a body of unannounced length (chunked).
+void register_routes(httplib::Server& server, const AppContext& context, std::size_t max_body_bytes);
 
 }  // namespace cutout::http
