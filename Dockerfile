@@ -59,7 +59,7 @@ RUN curl -fsSL --retry 3 -o /tmp/ckpt.pth "${INSPYRENET_CKPT_URL}" \
  && rm /tmp/ckpt.pth
 
 # --- model: a TorchScript file from the build context ---------------------------------------------------
-FROM ${DEBIAN_IMAGE} AS model-file
+FROM scratch AS model-file
 ARG MODEL_FILE
 COPY ${MODEL_FILE} /model/model.pt
 
@@ -113,6 +113,8 @@ ENTRYPOINT ["/opt/cutout/bin/cutout-server"]
 
 # --- CUDA build: CUDA toolkit image + official LibTorch (cxx11 ABI) ------------------------------------
 # LibTorch's CMake package needs nvcc at configure time, hence the devel image here and only here.
+# LibTorch bundles {fmt} headers for its own use; they would shadow Ubuntu's fmt 9, which spdlog is
+# built against (-isystem /opt/libtorch/include comes before /usr/include): moved out of the way.
 FROM ${CUDA_DEVEL_IMAGE} AS build-cuda
 ARG UBUNTU_SNAPSHOT
 ARG LIBTORCH_VERSION
@@ -130,7 +132,8 @@ RUN curl -fsSL --retry 3 -o /tmp/libtorch.zip \
  && sha256sum /tmp/libtorch.zip \
  && if [ -n "${LIBTORCH_SHA256}" ]; then echo "${LIBTORCH_SHA256}  /tmp/libtorch.zip" | sha256sum -c -; fi \
  && unzip -q /tmp/libtorch.zip -d /opt \
- && rm /tmp/libtorch.zip
+ && rm /tmp/libtorch.zip \
+ && if [ -d /opt/libtorch/include/fmt ]; then mv /opt/libtorch/include/fmt /opt/libtorch/fmt-not-used; fi
 WORKDIR /src
 COPY CMakeLists.txt ./
 COPY include include
