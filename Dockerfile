@@ -36,8 +36,8 @@ ARG INSPYRENET_SIZE=1024
 ARG APP_UID=10001
 
 # --- model: official InSPyReNet checkpoint -> TorchScript -----------------------------------------------
-# Exported with Debian's PyTorch 1.13, the toolchain models/ is tested with; the file loads in LibTorch
-# 1.13 and 2.x alike.
+# Exported with Debian's PyTorch 1.13, the toolchain models/ is tested with (newer LibTorch, as in the
+# CUDA image, loads TorchScript files from older versions).
 FROM ${DEBIAN_IMAGE} AS model-inspyrenet
 ARG DEBIAN_SNAPSHOT
 ARG INSPYRENET_CKPT_URL

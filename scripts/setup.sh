@@ -64,6 +64,8 @@ if [ "$for_tests" -eq 1 ]; then
   scripts/make_default_model.sh --with-reference
   say "quality composites' source pictures (cached)"
   bench/quality/fetch_assets.sh
+  say "Dockerfile linter (cached)"
+  tests/deploy/lint/install.sh
 elif [ "$make_model" -eq 1 ]; then
   if [ -f models/default.pt ]; then
     say "default model: models/default.pt present"
