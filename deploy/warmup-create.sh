@@ -29,7 +29,7 @@ ensure_service_account "$WARMUP_SA_NAME" "cutout warm-up pings"
 run gcloud run services add-iam-policy-binding "$SERVICE" --project "$PROJECT_ID" --region "$REGION" \
   --member "serviceAccount:$sa" --role roles/run.invoker
 
-url=$(service_url)
+url=$(service_url 2>/dev/null || true)
 [ -n "$url" ] || die "service $SERVICE not found in $REGION: deploy it first (deploy/deploy.sh)"
 job_args=(--project "$PROJECT_ID" --location "$REGION"
   --schedule "$SCHEDULE" --time-zone "$TIME_ZONE"
