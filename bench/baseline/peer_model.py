@@ -18,6 +18,8 @@ Interface (kept stable, bench/gpu/ imports it):
     m = load(kind, path, device="cpu", dtype=torch.float32, size=None)   # -> reference.Model
     warmup(m, size=None, device=None)                                      # one forward pass
     mask = predict(m, pil_image, size=None, device=None)                   # uint8 [H, W] numpy
+    # predict's three steps, for a server that serialises only the forward pass:
+    postprocess(forward(m, preprocess(m, pil_image)), pil_image)
 """
 import os
 import sys
@@ -120,14 +122,33 @@ def warmup(m, size=None, device=None):
     _sync(device)
 
 
+def preprocess(m, image, device=None):
+    """PIL image -> the model's input tensor on its device and dtype (reference preprocessing)."""
+    device = torch.device(device) if device is not None else m.device
+    return reference.preprocess(m, image).to(device=device, dtype=getattr(m, "dtype", torch.float32))
+
+
+def forward(m, x):
+    """The model's probability map, float32 [1, 1, h, w], on its device (finished)."""
+    out = _forward(m, x)
+    _sync(out.device)
+    return out
+
+
+def postprocess(pred, image):
+    """Probability map -> uint8 numpy mask [H, W] at the image's size (align_corners=True,
+    truncation), as transparent-background does."""
+    with torch.inference_mode():
+        pred = F.interpolate(pred, (image.size[1], image.size[0]), mode="bilinear", align_corners=True)
+        return (pred * 255).to(torch.uint8).squeeze().cpu().numpy()
+
+
 def predict(m, image, size=None, device=None):
     """transparent-background's mask for a PIL image: uint8 numpy [H, W] at the image's size.
     ``size`` overrides the model's input size (only for models traced to accept it)."""
-    device = torch.device(device) if device is not None else m.device
     if size and (int(size), int(size)) != (m.height, m.width):
-        m = reference.Model(m.module, size, size, m.mean, m.std, m.channel_order, m.output_index,
-                            m.activation, m.meta)
-    x = reference.preprocess(m, image).to(device=device, dtype=getattr(m, "dtype", torch.float32))
-    pred = _forward(m, x)
-    pred = F.interpolate(pred, (image.size[1], image.size[0]), mode="bilinear", align_corners=True)
-    return (pred * 255).to(torch.uint8).squeeze().cpu().numpy()
+        resized = reference.Model(m.module, size, size, m.mean, m.std, m.channel_order, m.output_index,
+                                  m.activation, m.meta)
+        resized.device, resized.dtype = m.device, m.dtype
+        m = resized
+    return postprocess(forward(m, preprocess(m, image, device)), image)
