@@ -34,6 +34,7 @@ CONTENDERS = ["cutout", "peer-jit", "peer-eager"]
 
 def one_start(contender, args, image, log_dir, run_index):
     port = bu.free_port()
+    load_avg = os.getloadavg()[0]  # the machine is shared: how busy it was when this start began
     cmd = bu.command(contender, port, args.server, args.pt, args.pth, args.size, args.warmup_runs)
     log_path = os.path.join(log_dir, f"{contender}-{run_index}.log")
     with open(log_path, "w") as log:
@@ -73,7 +74,7 @@ def one_start(contender, args, image, log_dir, run_index):
         "first_over_steady": round(first / steady_median, 3) if steady_median else None,
         "server_timing": timings,
         "rss_at_ready_mib": round(rss_ready, 1), "peak_rss_mib": round(peak, 1),
-        "exit_code": proc.returncode,
+        "exit_code": proc.returncode, "load_average_1min": load_avg,
     }
 
 
@@ -161,7 +162,7 @@ def main(argv=None):
                 while f.read(1 << 24):
                     pass
 
-    log_dir = os.path.join(ROOT, ".cache", "bench", "logs", "coldstart" + ("-quick" if args.quick else ""))
+    log_dir = os.path.join(ROOT, ".cache", "bench", "logs", os.path.splitext(os.path.basename(args.out))[0])
     os.makedirs(log_dir, exist_ok=True)
     result = {"benchmark": "coldstart", "machine": bu.machine(args.server),
               "model": {"pt": os.path.relpath(args.pt, ROOT), "pt_bytes": os.path.getsize(args.pt),

@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
 """Per-image latency, side by side: cutout-server against the Python peers on the same model.
 
-For each contender (one server at a time, started once and warmed), each picture (0.5, 3, 12 MP
-JPEG, bench/latency/make_images.py), each output (rgba: RGBA PNG; mask: 8-bit PNG) and each
-concurrency (1, 4): ``--requests`` requests from a closed-loop client of our own (Python threads,
-http.client, one connection per request, the JPEG as multipart part ``image``), after one
-unrecorded request of that cell. Records end-to-end latency (p50, p95, nearest rank) and the
-Server-Timing stages (decode, preprocess, inference incl. queue, queue, postprocess, encode),
+All contenders run at once, started and warmed (an idle one is not measured and costs nothing).
+For each picture (0.5, 3, 12 MP JPEG, bench/latency/make_images.py), each output (rgba: RGBA PNG;
+mask: 8-bit PNG) and each concurrency (1, 4), each contender in turn (the order alternates cell by
+cell): ``--requests`` requests from a closed-loop client of our own (Python threads, http.client,
+one connection per request, the JPEG as multipart part ``image``), after one unrecorded request
+per picture and output. Records end-to-end latency (p50, p95, nearest rank) and the Server-Timing
+stages (decode, preprocess, inference incl. queue, queue, postprocess, encode),
 which both cutout and the peers send.
 
     /usr/bin/python3 bench/latency/run.py                 # models/default.pt (IS-Net 1024), cutout + peer-jit
@@ -57,39 +58,53 @@ def cell(port, image, output, concurrency, n):
     return [r[0] for r in results], [r[1] for r in results], [r[2] for r in results], wall
 
 
-def bench_contender(contender, args, images, log_dir):
+def start(contender, args, log_dir):
     port = bu.free_port()
     cmd = bu.command(contender, port, args.server, args.pt, args.pth, args.size)
-    rows = []
-    with open(os.path.join(log_dir, f"{contender}.log"), "w") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
-        try:
-            bu.wait_port(port, proc)
-            while True:
-                status, _, body = bu.request(port, "GET", "/warmup?timeout_ms=600000")
-                if status != 503:
-                    break
-            if status != 200:
-                raise RuntimeError(f"{contender}: /warmup answered {status}: {body[:300]!r}")
-            for name, data in images.items():
-                for output in args.outputs:
-                    bu.remove_background(port, data, output)  # unrecorded: caches, allocator
-                    for conc in args.concurrency:
-                        n = max(args.requests, conc)
-                        lat, st, sizes, wall = cell(port, data, output, conc, n)
-                        row = {"contender": contender, "image": name, "image_bytes": len(data), "output": output,
-                               "concurrency": conc, "requests": n, "latency_ms": [round(v, 1) for v in lat],
-                               "p50_ms": round(bu.percentile(lat, 50), 1), "p95_ms": round(bu.percentile(lat, 95), 1),
-                               "throughput_rps": round(n / wall, 3), "response_bytes": sizes[0],
-                               "stages_median_ms": {s: bu.summary([t[s] for t in st if s in t])["median"]
-                                                    for s in STAGES if any(s in t for t in st)}}
-                        rows.append(row)
-                        print(f"{contender:<11} {name:>6} {output:<5} c={conc}  p50 {row['p50_ms']:9.1f}  "
-                              f"p95 {row['p95_ms']:9.1f}  stages {row['stages_median_ms']}", flush=True)
-            _, peak = bu.memory_mib(proc.pid)
-        finally:
-            bu.stop(proc)
-    return rows, round(peak, 1)
+    log = open(os.path.join(log_dir, f"{contender}.log"), "w")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    proc.log = log
+    try:
+        bu.wait_port(port, proc)
+        while True:
+            status, _, body = bu.request(port, "GET", "/warmup?timeout_ms=600000")
+            if status != 503:
+                break
+        if status != 200:
+            raise RuntimeError(f"{contender}: /warmup answered {status}: {body[:300]!r}")
+    except BaseException:
+        bu.stop(proc)
+        raise
+    return proc, port
+
+
+def run_cells(servers, args, images):
+    """All servers are up (an idle one costs nothing); each cell runs on every contender in turn, the
+    order alternating from cell to cell, so load from elsewhere on the machine hits all alike."""
+    rows, k = [], 0
+    for name, data in images.items():
+        for output in args.outputs:
+            for c, (proc, port) in servers.items():
+                bu.remove_background(port, data, output)  # unrecorded: caches, allocator
+            for conc in args.concurrency:
+                order = list(servers) if k % 2 == 0 else list(reversed(servers))
+                k += 1
+                for contender in order:
+                    proc, port = servers[contender]
+                    n = max(args.requests, conc)
+                    load_avg = os.getloadavg()[0]
+                    lat, st, sizes, wall = cell(port, data, output, conc, n)
+                    row = {"contender": contender, "image": name, "image_bytes": len(data), "output": output,
+                           "concurrency": conc, "requests": n, "latency_ms": [round(v, 1) for v in lat],
+                           "p50_ms": round(bu.percentile(lat, 50), 1), "p95_ms": round(bu.percentile(lat, 95), 1),
+                           "throughput_rps": round(n / wall, 3), "load_average_1min": load_avg,
+                           "response_bytes": sizes[0],
+                           "stages_median_ms": {s: bu.summary([t[s] for t in st if s in t])["median"]
+                                                for s in STAGES if any(s in t for t in st)}}
+                    rows.append(row)
+                    print(f"{contender:<11} {name:>6} {output:<5} c={conc}  p50 {row['p50_ms']:9.1f}  "
+                          f"p95 {row['p95_ms']:9.1f}  stages {row['stages_median_ms']}", flush=True)
+                    yield row
 
 
 def main(argv=None):
@@ -118,7 +133,7 @@ def main(argv=None):
     for n in names:
         with open(paths[n], "rb") as f:
             images[n] = f.read()
-    log_dir = os.path.join(ROOT, ".cache", "bench", "logs", "latency" + ("-quick" if args.quick else ""))
+    log_dir = os.path.join(ROOT, ".cache", "bench", "logs", os.path.splitext(os.path.basename(args.out))[0])
     os.makedirs(log_dir, exist_ok=True)
     result = {"benchmark": "latency", "machine": bu.machine(args.server),
               "model": {"pt": os.path.relpath(args.pt, ROOT), "pt_bytes": os.path.getsize(args.pt),
@@ -130,12 +145,21 @@ def main(argv=None):
                            "format": "png", "device": "cpu", "precision": "fp32", "percentiles": "nearest rank"},
               "rows": [], "peak_rss_mib": {}}
     t0 = time.monotonic()
-    for c in args.contenders.split(","):
-        rows, peak = bench_contender(c, args, images, log_dir)
-        result["rows"] += rows
-        result["peak_rss_mib"][c] = peak
-        result["wall_s"] = round(time.monotonic() - t0, 1)
-        bu.write_json(args.out, result)
+    servers = {}
+    try:
+        for c in args.contenders.split(","):
+            servers[c] = start(c, args, log_dir)
+        for row in run_cells(servers, args, images):
+            result["rows"].append(row)
+            result["wall_s"] = round(time.monotonic() - t0, 1)
+            bu.write_json(args.out, result)  # after every cell: a cut-short run keeps what it had
+        for c, (proc, _) in servers.items():
+            result["peak_rss_mib"][c] = round(bu.memory_mib(proc.pid)[1], 1)
+    finally:
+        for proc, _ in servers.values():
+            bu.stop(proc)
+            proc.log.close()
+    bu.write_json(args.out, result)
     return 0
 
 
