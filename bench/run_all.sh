@@ -2,7 +2,7 @@
 # Reruns every side-by-side benchmark of cutout-server against the Python peers on this machine's
 # CPU, writes bench/results/*.json and redraws the plots in docs/ (docs/benchmarks.md explains them).
 #
-#   bench/run_all.sh            # the full protocol (about 45-60 min on 2 cores)
+#   bench/run_all.sh            # the full protocol (about 1 h 10 min on 2 cores)
 #   bench/run_all.sh --quick    # tiny fixture model: checks that everything runs (under a minute)
 #
 # Needs build/cutout-server (scripts/setup.sh) and /usr/bin/python3 with torch, fastapi, uvicorn,
@@ -38,6 +38,9 @@ fi
   --out "$RESULTS/coldstart-cpu-384.json"
 # 3. Per-image latency with the default model (IS-Net, 1024).
 "$PY" bench/latency/run.py --server "$SERVER" --requests 2 --out "$RESULTS/latency-cpu.json"
+# 4. Exec to ready at 1024 with its warm-up pass, one start of each (the pass takes minutes here).
+"$PY" bench/coldstart/run.py --server "$SERVER" --size 1024 --runs 1 --no-requests \
+  --out "$RESULTS/coldstart-cpu-1024-ready.json"
 
 "$PY" bench/plot.py --coldstart "$RESULTS/coldstart-cpu-384.json" --coldstart-load "$RESULTS/coldstart-cpu-1024-load.json" \
   --latency "$RESULTS/latency-cpu.json" --outdir docs
