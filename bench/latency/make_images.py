@@ -26,14 +26,15 @@ def source():
     if os.path.isfile(PHOTO):
         return Image.open(PHOTO).convert("RGB"), os.path.relpath(PHOTO, ROOT)
     rng = np.random.default_rng(0)
-    h, w = 2880, 5120
+    h, w = 720, 1280  # the smooth part at a quarter of the size, then enlarged, then fine noise
     y, x = np.mgrid[0:h, 0:w].astype(np.float32)
     img = np.stack([60 + 120 * x / w, 80 + 100 * y / h, 160 - 80 * (x / w) * (y / h)], -1)
     for _ in range(12):
-        cy, cx, r = rng.uniform(0, h), rng.uniform(0, w), rng.uniform(150, 700)
-        a = 1 / (1 + np.exp(((x - cx) ** 2 + (y - cy) ** 2) ** 0.5 / 20 - r / 20))
+        cy, cx, r = rng.uniform(0, h), rng.uniform(0, w), rng.uniform(40, 180)
+        a = 1 / (1 + np.exp(np.clip((((x - cx) ** 2 + (y - cy) ** 2) ** 0.5 - r) / 5, -50, 50)))
         img = img * (1 - a[..., None]) + rng.uniform(0, 255, 3) * a[..., None]
-    img += rng.normal(0, 6, img.shape)
+    big = Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)).resize((4 * w, 4 * h), Image.BICUBIC)
+    img = np.asarray(big, dtype=np.int16) + rng.integers(-8, 9, (4 * h, 4 * w, 3), dtype=np.int16)
     return Image.fromarray(np.clip(img, 0, 255).astype(np.uint8)), "synthetic (seed 0)"
 
 
