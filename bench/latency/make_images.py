@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The latency benchmark's input pictures: JPEG (quality 90) of about 0.5, 3 and 12 megapixels, 16:9.
 
-Source: a real photograph when the quality benchmark's Debian wallpapers are unpacked
+Source: a detailed painted picture (KDE's "SafeLanding" wallpaper, 5120x2880) when the quality
+benchmark's Debian wallpapers are unpacked
 (.cache/bench-quality/root, scripts/setup.sh --for-tests), else a deterministic synthetic picture
 (smooth gradients and soft shapes plus noise). The source is recorded in images.json; JPEG size
 and decode time depend on it.
