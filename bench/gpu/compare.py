@@ -26,11 +26,17 @@ def command(impl, precision, a, models):
     # Each precision loads the file stored in it: the fp16 file is the shipped default; the fp32
     # file is what a team without the export's fp16 step would have. 'cutout-fp16file' runs fp32
     # from the fp16 file (what the server does on CPU): the load-time effect of the stored dtype.
+    # 'cutout-optimized' measures the TorchScript optimiser that Model::load turns off.
     pt = models.get(precision)
     if impl == "cutout":
         return [a.bench, "--model", pt["path"], "--device", a.device, "--precision", precision,
                 "--warmup", str(a.warmup), "--runs", str(a.forwards)] + a.bench_arg
+    if impl == "cutout-optimized":  # TorchScript's optimiser on, as before, with the 2 warm-ups it needs
+        return [a.bench, "--model", pt["path"], "--device", a.device, "--precision", precision,
+                "--warmup", "2", "--runs", str(a.forwards), "--jit-executor", "profiling"] + a.bench_arg
     if impl == "cutout-fp16file":
+        if precision == "fp16":
+            return None  # that is plain 'cutout'
         return [a.bench, "--model", models["fp16"]["path"], "--device", a.device, "--precision",
                 precision, "--warmup", str(a.warmup), "--runs", str(a.forwards)] + a.bench_arg
     peer = [a.python, os.path.join(HERE, "peer_start.py"), "--device", a.device,

@@ -89,7 +89,7 @@ Args parse(int argc, char** argv) {
     }
   }
   if (a.model.empty()) usage("--model is required");
-  if (a.runs < 1 || a.warmup < 0) usage("--runs must be >= 1 and --warmup >= 0");
+  if (a.runs < 0 || a.warmup < 0) usage("--runs and --warmup must be >= 0");
   return a;
 }
 
@@ -199,16 +199,18 @@ int main(int argc, char** argv) {
       auto mask = model.forward(input);  // synchronises on CUDA
       forwards.push_back(ms_since(t));
     }
-    std::vector<double> steady(forwards.begin() + (forwards.size() > 1 ? 1 : 0), forwards.end());
     report["in_process_ms"] = {{"device_selected", selected_ms},
                                {"model_loaded", loaded_ms},
                                {"ready", ready_ms}};
     report["input_size"] = {meta.input_height, meta.input_width};
     report["warmup_ms"] = warmups;
     report["forward_ms"] = forwards;
-    report["first_after_ready_ms"] = forwards.front();
-    report["steady_median_ms"] = median(steady);
-    report["first_over_steady"] = forwards.front() / median(steady);
+    if (!forwards.empty()) {  // --runs 0: start-up only
+      std::vector<double> steady(forwards.begin() + (forwards.size() > 1 ? 1 : 0), forwards.end());
+      report["first_after_ready_ms"] = forwards.front();
+      report["steady_median_ms"] = median(steady);
+      report["first_over_steady"] = forwards.front() / median(steady);
+    }
     if (args.pipeline_pixels > 0) report["pipeline"] = time_pipeline(model, args.pipeline_pixels, 5);
   } catch (const std::exception& e) {
     report["error"] = e.what();

@@ -2,6 +2,8 @@
 
 #include <fstream>
 
+#include <ATen/Context.h>
+#include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/cuda.h>
 
 #include "cutout/core/error.hpp"
@@ -44,6 +46,12 @@ Model Model::load(const std::string& path, const torch::Device& device, torch::S
   if (!std::ifstream(path).good()) {
     throw Error(ErrorKind::Internal, "model_load_failed", "model file not readable: " + path);
   }
+  // TorchScript's profiling executor records the first call and compiles an optimised graph on the
+  // second (fusing pointwise ops on CUDA), so with one warm-up pass the first request paid that
+  // compilation. Without the optimiser every call runs the same graph: the warm-up is the whole
+  // cost, and on the CPU (where LibTorch fuses nothing by default) steady state is unchanged
+  // (docs/performance.md, "First request"). Process-wide; this is the process's only TorchScript.
+  torch::jit::setGraphExecutorOptimize(false);
   torch::jit::ExtraFilesMap extra{{kMetadataFileName, ""}};
   torch::jit::Module module;
   try {
@@ -57,6 +65,9 @@ Model Model::load(const std::string& path, const torch::Device& device, torch::S
       meta_text.empty() ? inspyrenet_defaults(default_input_size) : parse_model_metadata(meta_text);
 
   module.eval();
+  // The input size is fixed by the file, so cuDNN's autotuner pays once, during the warm-up, and
+  // every request then gets the fastest convolution algorithms it found.
+  if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);
   // Files store FP16 weights to halve the bytes read; this is where they become the run dtype.
   module.to(dtype);
   return Model(std::move(module), std::move(metadata), device, dtype);
