@@ -24,6 +24,7 @@
 
 #include "cutout/engine/device.hpp"
 #include "cutout/engine/model.hpp"
+#include "cutout/engine/pil_resize.hpp"
 #include "cutout/engine/tensor_pipeline.hpp"
 
 namespace {
@@ -137,6 +138,24 @@ nlohmann::json time_pipeline(cutout::engine::Model& model, int pixels, int repea
       }
     }
     out[name] = {{"preprocess_ms", median(pre)}, {"mask_resize_ms", median(post)}};
+  }
+  // The resize alone, [3, H, W] uint8 on the device -> the model's size, as make_model_input runs
+  // it, and (on the CPU) the tensor-op version that other devices use.
+  const auto planar = image.permute({2, 0, 1}).contiguous().to(device);
+  const auto time_resize = [&](auto&& resize) {
+    std::vector<double> ms;
+    for (int i = 0; i < repeats + 1; ++i) {
+      sync(device);
+      const auto t = Clock::now();
+      resize(planar, meta.input_height, meta.input_width);
+      sync(device);
+      if (i > 0) ms.push_back(ms_since(t));
+    }
+    return median(ms);
+  };
+  out["resize_ms"] = time_resize(cutout::engine::pil_bilinear_resize);
+  if (device.is_cpu()) {
+    out["resize_tensor_ops_ms"] = time_resize(cutout::engine::pil_bilinear_resize_with_tensor_ops);
   }
   return out;
 }
