@@ -16,6 +16,8 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -52,7 +54,11 @@ def command(impl, precision, a, models):
 
 def run_one(argv, timeout_s):
     t_exec = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    errfile = tempfile.TemporaryFile(mode="w+")  # a file, not a pipe: a chatty child cannot block on it
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=errfile, text=True)
+    # A hung child must not hang the driver: the watchdog kills it, which ends the read loop.
+    watchdog = threading.Timer(timeout_s, proc.kill)
+    watchdog.start()
     ready_ms, lines = None, []
     try:
         for line in proc.stdout:
@@ -60,10 +66,12 @@ def run_one(argv, timeout_s):
                 ready_ms = (time.perf_counter() - t_exec) * 1000.0
             else:
                 lines.append(line)
-        proc.wait(timeout=timeout_s)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    err = proc.stderr.read()
+        proc.wait()
+    finally:
+        watchdog.cancel()
+    errfile.seek(0)
+    err = errfile.read()
+    errfile.close()
     report = None
     for line in reversed(lines):
         if line.startswith("{"):
@@ -130,6 +138,13 @@ def main():
     results = {f"{i}/{q}": [] for i, q in configs}
     t_start = time.perf_counter()
     round_s = []
+    os.makedirs(a.out, exist_ok=True)
+
+    def write():  # after every run, so a killed script still leaves what it measured
+        with open(os.path.join(a.out, "compare.json.partial"), "w") as f:
+            json.dump({"settings": vars(a), "models": models, "summary": summarise(results), "runs": results}, f, indent=1)
+        os.replace(os.path.join(a.out, "compare.json.partial"), os.path.join(a.out, "compare.json"))
+
     for r in range(a.rounds):
         elapsed = time.perf_counter() - t_start
         # A round's time is known after the first: do not start one that would overrun.
@@ -143,6 +158,7 @@ def main():
             rep = run_one(command(impl, precision, a, models), timeout_s=max(remaining, 10))
             rep["round"] = r
             results[f"{impl}/{precision}"].append(rep)
+            write()
             if "error" in rep:
                 print(f"compare: round {r} {impl}/{precision}: {rep['error']}\n{rep['stderr_tail']}", file=sys.stderr, flush=True)
             else:
@@ -150,10 +166,8 @@ def main():
                       f"loaded {rep['in_process_ms']['model_loaded']:.0f} ms, forward {rep['steady_median_ms']:.1f} ms, "
                       f"first/steady {rep['first_over_steady']:.2f}", file=sys.stderr, flush=True)
         round_s.append(time.perf_counter() - t_round)
+    write()
     summary = summarise(results)
-    os.makedirs(a.out, exist_ok=True)
-    with open(os.path.join(a.out, "compare.json"), "w") as f:
-        json.dump({"settings": vars(a), "models": models, "summary": summary, "runs": results}, f, indent=1)
     print(f"{'configuration':24} {'ready ms':>10} {'loaded ms':>10} {'forward ms':>11} {'1st/steady':>10}")
     for key, s in summary.items():
         if not s.get("n", 1) or "exec_to_ready_ms" not in s:

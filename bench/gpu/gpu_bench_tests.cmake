@@ -7,7 +7,7 @@ add_test(NAME gpu_bench_script_cpu
   COMMAND ${CMAKE_COMMAND} -E env
     DEVICE=cpu MODEL=${CUTOUT_FIXTURE_DIR}/tiny.pt RUNS=2 FORWARDS=3 IMPLS=cutout,jit
     PYTHON=${CUTOUT_PYTHON} BUILD_DIR=${CMAKE_CURRENT_BINARY_DIR}/engine-only NLOHMANN_INCLUDE=
-    OUT=${CMAKE_CURRENT_BINARY_DIR}/gpu-bench-cpu JOBS=2 BUDGET_S=240
+    OUT=${CMAKE_CURRENT_BINARY_DIR}/gpu-bench-cpu JOBS=2 BUDGET_S=240 PIPELINE_MP=1
     ${PROJECT_SOURCE_DIR}/bench/gpu/run.sh
   WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
 set_tests_properties(gpu_bench_script_cpu PROPERTIES FIXTURES_REQUIRED engine_only_build_dir TIMEOUT 300)

@@ -15,6 +15,7 @@
 # Settings (environment): OUT (required), DEVICE=cuda, SIZE=1024, RUNS=5, FORWARDS=20,
 # IMPLS=cutout,jit,eager,cutout-optimized,cutout-fp16file, PRECISIONS (fp32,fp16 on cuda; fp32 on cpu), BUDGET_S=480,
 # PYTHON=python3, BUILD_DIR=build-gpu, MODEL_DIR=/tmp/cutout-gpu-models, JOBS=nproc,
+# PIPELINE_MP=12 (image size of the preprocessing timing; 0 skips it),
 # MODEL=FILE.pt (skip the export and use this file for both precisions: the logic check on CPU),
 # NLOHMANN_INCLUDE (auto: third_party/nlohmann/include if present; empty: CMake's package).
 # nlohmann/json's headers come from third_party/nlohmann/include (made by bench/gpu/prepare.sh
@@ -33,6 +34,7 @@ MODEL_DIR=${MODEL_DIR:-/tmp/cutout-gpu-models}
 JOBS=${JOBS:-$(nproc)}
 if [[ $DEVICE == cpu ]]; then PRECISIONS=${PRECISIONS:-fp32}; else PRECISIONS=${PRECISIONS:-fp32,fp16}; fi
 IMPLS=${IMPLS:-cutout,jit,eager,cutout-optimized,cutout-fp16file}
+PIPELINE_MP=${PIPELINE_MP:-12}
 
 # The hard guard: the whole script, children included, ends by BUDGET_S + 30 s.
 if [[ -z ${CUTOUT_GPU_GUARDED:-} ]]; then
@@ -133,11 +135,11 @@ status=0
   2> >(tee -a "$OUT/progress.log" >&2) | tee "$OUT/summary.txt" || status=$?
 # Preprocessing (Pillow-exact resize on the device) and the mask's way back for a 12 MP image,
 # from pageable and from pinned host memory: cheap, so only if time is left.
-if (( $(left) > 40 )); then
-  log "pipeline: 12 MP preprocessing and mask resize"
+if (( PIPELINE_MP > 0 && $(left) > 40 )); then
+  log "pipeline: $PIPELINE_MP MP preprocessing and mask resize"
   fp16_or_32=$("$PYTHON" -c 'import json,sys; m=json.load(open(sys.argv[1])); print(m["fp16"]["path"])' "$models_json")
   timeout $(( $(left) - 10 )) "$BUILD_DIR/cutout-engine-bench" --model "$fp16_or_32" --device "$DEVICE" \
-    --warmup 1 --runs 0 --pipeline-megapixels 12 > "$OUT/pipeline.json" 2>> "$OUT/progress.log" || true
+    --warmup 1 --runs 0 --pipeline-megapixels "$PIPELINE_MP" > "$OUT/pipeline.json" 2>> "$OUT/progress.log" || true
   tail -1 "$OUT/pipeline.json" >&2
 fi
 log "done (status $status); results in $OUT"
