@@ -2,7 +2,8 @@
 // cutout-server starts: choose the device, load the TorchScript file through engine::Model, warm
 // up, then time forward passes at the model's size. Prints "READY" on stdout the moment the model
 // is warm (the driver, bench/gpu/compare.py, timestamps that line for exec-to-ready), then one JSON
-// object. Progress goes to stderr. Builds with -DCUTOUT_ENGINE_BENCH=ON (bench/gpu/engine_bench.cmake).
+// object. Progress goes to stderr. Builds with -DCUTOUT_ENGINE_BENCH=ON
+// (bench/gpu/engine_bench.cmake).
 
 #include <algorithm>
 #include <chrono>
@@ -10,7 +11,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <exception>
+#include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <ATen/Context.h>
@@ -178,35 +182,51 @@ int main(int argc, char** argv) {
     std::cerr << "engine-bench: device " << report["device"].get<std::string>() << " ("
               << target.reason << "), " << report["precision"].get<std::string>() << "\n";
 
-    auto model = cutout::engine::Model::load(args.model, target.device, target.dtype, 1024);
-    sync(target.device);
-    const double loaded_ms = ms_since(t0);
-    if (args.cudnn_benchmark >= 0) at::globalContext().setBenchmarkCuDNN(args.cudnn_benchmark != 0);
-    report["cudnn_benchmark"] = at::globalContext().benchmarkCuDNN();
-    // Global switches, read when the first forward builds the graph executor: set after load so
-    // they override what Model::load chose.
-    if (args.jit_executor == "profiling") {
-      torch::jit::getProfilingMode() = true;
-      torch::jit::setGraphExecutorOptimize(true);
-    } else if (args.jit_executor == "no-optimize") {
-      torch::jit::setGraphExecutorOptimize(false);
-    }
-    report["jit_executor"] = args.jit_executor;
-    report["jit_optimize"] = torch::jit::getGraphExecutorOptimize();
-    report["jit_profiling"] = torch::jit::getProfilingMode().load();
-
+    // As in cutout-server: load and warm up on a loader thread, serve forwards on another (the
+    // HTTP workers there, this main thread here). Some LibTorch switches are thread-local.
+    std::unique_ptr<cutout::engine::Model> model;
     std::vector<double> warmups;
-    for (int i = 0; i < args.warmup; ++i) {
-      const auto t = Clock::now();
-      model.warm_up();  // synchronises on CUDA
-      warmups.push_back(ms_since(t));
-    }
+    double loaded_ms = 0;
+    std::exception_ptr load_error;
+    std::thread loader([&] {
+      try {
+        model = std::make_unique<cutout::engine::Model>(
+            cutout::engine::Model::load(args.model, target.device, target.dtype, 1024));
+        sync(target.device);
+        loaded_ms = ms_since(t0);
+        if (args.cudnn_benchmark >= 0) {
+          at::globalContext().setBenchmarkCuDNN(args.cudnn_benchmark != 0);
+        }
+        report["cudnn_benchmark"] = at::globalContext().benchmarkCuDNN();
+        // Before the first forward: the executor is built then. The engine's default is the
+        // optimiser off (Model::forward); "profiling" is LibTorch's default, optimiser on.
+        if (args.jit_executor == "profiling") {
+          torch::jit::getProfilingMode() = true;
+          model->set_graph_optimizer(true);
+        } else if (args.jit_executor == "no-optimize") {
+          model->set_graph_optimizer(false);
+        }
+        report["jit_executor"] = args.jit_executor;
+        report["jit_optimize"] = args.jit_executor == "profiling";
+        report["jit_profiling"] = torch::jit::getProfilingMode().load();
+
+        for (int i = 0; i < args.warmup; ++i) {
+          const auto t = Clock::now();
+          model->warm_up();  // synchronises on CUDA
+          warmups.push_back(ms_since(t));
+        }
+      } catch (...) {
+        load_error = std::current_exception();
+      }
+    });
+    loader.join();
+    if (load_error) std::rethrow_exception(load_error);
     const double ready_ms = ms_since(t0);
     std::cout << "READY" << std::endl;
     std::cerr << "engine-bench: ready after " << ready_ms << " ms in process\n";
 
     // The timed input is not the warm-up's zeros: a request brings a real picture.
-    const auto& meta = model.metadata();
+    const auto& meta = model->metadata();
     auto input = torch::rand({1, 3, meta.input_height, meta.input_width})
                      .mul_(4.0)
                      .sub_(2.0)
@@ -215,7 +235,7 @@ int main(int argc, char** argv) {
     std::vector<double> forwards;
     for (int i = 0; i < args.runs; ++i) {
       const auto t = Clock::now();
-      auto mask = model.forward(input);  // synchronises on CUDA
+      auto mask = model->forward(input);  // synchronises on CUDA
       forwards.push_back(ms_since(t));
     }
     report["in_process_ms"] = {{"device_selected", selected_ms},
@@ -230,7 +250,9 @@ int main(int argc, char** argv) {
       report["steady_median_ms"] = median(steady);
       report["first_over_steady"] = forwards.front() / median(steady);
     }
-    if (args.pipeline_pixels > 0) report["pipeline"] = time_pipeline(model, args.pipeline_pixels, 5);
+    if (args.pipeline_pixels > 0) {
+      report["pipeline"] = time_pipeline(*model, args.pipeline_pixels, 5);
+    }
   } catch (const std::exception& e) {
     report["error"] = e.what();
     std::cout << report.dump() << std::endl;

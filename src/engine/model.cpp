@@ -46,12 +46,6 @@ Model Model::load(const std::string& path, const torch::Device& device, torch::S
   if (!std::ifstream(path).good()) {
     throw Error(ErrorKind::Internal, "model_load_failed", "model file not readable: " + path);
   }
-  // TorchScript's profiling executor records the first call and compiles an optimised graph on the
-  // second (fusing pointwise ops on CUDA), so with one warm-up pass the first request paid that
-  // compilation. Without the optimiser every call runs the same graph: the warm-up is the whole
-  // cost, and on the CPU (where LibTorch fuses nothing by default) steady state is unchanged
-  // (docs/performance.md, "First request"). Process-wide; this is the process's only TorchScript.
-  torch::jit::setGraphExecutorOptimize(false);
   torch::jit::ExtraFilesMap extra{{kMetadataFileName, ""}};
   torch::jit::Module module;
   try {
@@ -75,6 +69,13 @@ Model Model::load(const std::string& path, const torch::Device& device, torch::S
 
 torch::Tensor Model::forward(const torch::Tensor& input) {
   c10::InferenceMode guard;
+  // TorchScript's profiling executor records the first call and compiles an optimised graph on the
+  // second (fusing pointwise ops on CUDA), so after a one-pass warm-up the first request paid that
+  // compilation. Without the optimiser every call runs the same graph: the warm-up is the whole
+  // cost, and on the CPU (where LibTorch fuses nothing by default) steady state is unchanged
+  // (docs/performance.md, "First request"). The switch is thread-local in LibTorch, and forwards
+  // run on the HTTP threads, not the loader's: hence a guard here rather than a call at load.
+  torch::jit::GraphOptimizerEnabledGuard optimiser(graph_optimizer_);
   torch::Tensor out = select_output(module_.forward({input}), metadata_.output_index);
   if (out.dim() == 3) out = out.unsqueeze(0);
   if (out.dim() != 4 || out.size(0) != 1 || out.size(1) != 1 || out.size(2) < 1 ||

@@ -147,7 +147,8 @@ torch::Tensor pil_bilinear_resize(const torch::Tensor& image, int height, int wi
   return x;
 }
 
-torch::Tensor pil_bilinear_resize_with_tensor_ops(const torch::Tensor& image, int height, int width) {
+torch::Tensor pil_bilinear_resize_with_tensor_ops(const torch::Tensor& image, int height,
+                                                  int width) {
   TORCH_CHECK(image.dim() == 3 && image.scalar_type() == torch::kByte, "expected uint8 [C, H, W]");
   torch::Tensor x = image;
   const auto channels = x.size(0);

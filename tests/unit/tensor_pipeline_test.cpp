@@ -90,7 +90,8 @@ TEST(PilResize, CpuLoopsEqualTheTensorOpsVersion) {
   // shrinking and growing, each axis alone and both, odd sizes and strong ratios.
   torch::manual_seed(7);
   const std::vector<std::array<int, 4>> cases{
-      {61, 97, 17, 23}, {40, 30, 40, 11}, {40, 30, 9, 30}, {13, 7, 50, 29}, {300, 400, 32, 32}, {5, 5, 5, 5}};
+      {61, 97, 17, 23}, {40, 30, 40, 11}, {40, 30, 9, 30},
+      {13, 7, 50, 29},  {300, 400, 32, 32}, {5, 5, 5, 5}};
   for (const auto& [h, w, oh, ow] : cases) {
     const auto image = torch::randint(0, 256, {3, h, w}, torch::kByte);
     const auto loops = pil_bilinear_resize(image, oh, ow);

@@ -32,6 +32,7 @@ torch::Tensor pil_bilinear_resize(const torch::Tensor& image, int height, int wi
 
 // The same result with integer tensor ops, for devices other than the CPU (public for the test
 // that holds the two versions equal).
-torch::Tensor pil_bilinear_resize_with_tensor_ops(const torch::Tensor& image, int height, int width);
+torch::Tensor pil_bilinear_resize_with_tensor_ops(const torch::Tensor& image, int height,
+                                                  int width);
 
 }  // namespace cutout::engine
