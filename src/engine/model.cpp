@@ -2,6 +2,8 @@
 
 #include <fstream>
 
+#include <ATen/Context.h>
+#include <torch/csrc/jit/runtime/graph_executor.h>
 #include <torch/cuda.h>
 
 #include "cutout/core/error.hpp"
@@ -57,6 +59,9 @@ Model Model::load(const std::string& path, const torch::Device& device, torch::S
       meta_text.empty() ? inspyrenet_defaults(default_input_size) : parse_model_metadata(meta_text);
 
   module.eval();
+  // The input size is fixed by the file, so cuDNN's autotuner pays once, during the warm-up, and
+  // every request then gets the fastest convolution algorithms it found.
+  if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);
   // Files store FP16 weights to halve the bytes read; this is where they become the run dtype.
   module.to(dtype);
   return Model(std::move(module), std::move(metadata), device, dtype);
@@ -64,6 +69,13 @@ Model Model::load(const std::string& path, const torch::Device& device, torch::S
 
 torch::Tensor Model::forward(const torch::Tensor& input) {
   c10::InferenceMode guard;
+  // TorchScript's profiling executor records the first call and compiles an optimised graph on the
+  // second (fusing pointwise ops on CUDA), so after a one-pass warm-up the first request paid that
+  // compilation. Without the optimiser every call runs the same graph: the warm-up is the whole
+  // cost, and on the CPU (where LibTorch fuses nothing by default) steady state is unchanged
+  // (docs/performance.md, "First request"). The switch is thread-local in LibTorch, and forwards
+  // run on the HTTP threads, not the loader's: hence a guard here rather than a call at load.
+  torch::jit::GraphOptimizerEnabledGuard optimiser(graph_optimizer_);
   torch::Tensor out = select_output(module_.forward({input}), metadata_.output_index);
   if (out.dim() == 3) out = out.unsqueeze(0);
   if (out.dim() != 4 || out.size(0) != 1 || out.size(1) != 1 || out.size(2) < 1 ||

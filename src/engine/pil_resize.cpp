@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+
+#include <ATen/Parallel.h>
 
 namespace cutout::engine {
 namespace {
@@ -40,6 +43,65 @@ torch::Tensor resample_rows(const torch::Tensor& rows, int out_size) {
   return out;
 }
 
+// The CPU path: Pillow's own loops over the bytes. The tensor-op version above gathers
+// [rows, out, taps] int32 temporaries; on a 12 MP image that is ~10x slower than these loops.
+inline std::uint8_t clip8(std::int32_t sum) {
+  const std::int32_t v = sum >> kPrecisionBits;  // sum >= 0: the weights are non-negative
+  return static_cast<std::uint8_t>(v > 255 ? 255 : v);
+}
+
+// uint8 [rows, in] contiguous -> uint8 [rows, out].
+torch::Tensor resample_rows_cpu(const torch::Tensor& rows, int out_size) {
+  const std::int64_t n = rows.size(0), in_size = rows.size(1);
+  const ResampleCoefficients c = pil_bilinear_coefficients(static_cast<int>(in_size), out_size);
+  auto out = torch::empty({n, out_size}, rows.options());
+  const std::uint8_t* src = rows.data_ptr<std::uint8_t>();
+  std::uint8_t* dst = out.data_ptr<std::uint8_t>();
+  at::parallel_for(0, n, 16, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t r = begin; r < end; ++r) {
+      const std::uint8_t* in = src + r * in_size;
+      std::uint8_t* o = dst + r * out_size;
+      for (int i = 0; i < out_size; ++i) {
+        const std::int32_t* w = c.weights.data() + static_cast<std::size_t>(i) * c.taps;
+        const std::int64_t first = c.first_tap[i];
+        const int count = static_cast<int>(std::min<std::int64_t>(c.taps, in_size - first));
+        std::int32_t sum = 1 << (kPrecisionBits - 1);
+        for (int j = 0; j < count; ++j) sum += std::int32_t{in[first + j]} * w[j];
+        o[i] = clip8(sum);
+      }
+    }
+  });
+  return out;
+}
+
+// uint8 [planes, in, width] contiguous -> uint8 [planes, out, width], whole rows at a time.
+torch::Tensor resample_columns_cpu(const torch::Tensor& image, int out_size) {
+  const std::int64_t planes = image.size(0), in_size = image.size(1), width = image.size(2);
+  const ResampleCoefficients c = pil_bilinear_coefficients(static_cast<int>(in_size), out_size);
+  auto out = torch::empty({planes, out_size, width}, image.options());
+  const std::uint8_t* src = image.data_ptr<std::uint8_t>();
+  std::uint8_t* dst = out.data_ptr<std::uint8_t>();
+  at::parallel_for(0, planes * out_size, 16, [&](std::int64_t begin, std::int64_t end) {
+    std::vector<std::int32_t> acc(static_cast<std::size_t>(width));
+    for (std::int64_t k = begin; k < end; ++k) {
+      const std::int64_t p = k / out_size;
+      const int i = static_cast<int>(k % out_size);
+      const std::int32_t* w = c.weights.data() + static_cast<std::size_t>(i) * c.taps;
+      const std::int64_t first = c.first_tap[i];
+      const int count = static_cast<int>(std::min<std::int64_t>(c.taps, in_size - first));
+      std::fill(acc.begin(), acc.end(), 1 << (kPrecisionBits - 1));
+      for (int j = 0; j < count; ++j) {
+        const std::uint8_t* row = src + (p * in_size + first + j) * width;
+        const std::int32_t wj = w[j];
+        for (std::int64_t x = 0; x < width; ++x) acc[x] += std::int32_t{row[x]} * wj;
+      }
+      std::uint8_t* o = dst + (p * out_size + i) * width;
+      for (std::int64_t x = 0; x < width; ++x) o[x] = clip8(acc[x]);
+    }
+  });
+  return out;
+}
+
 }  // namespace
 
 ResampleCoefficients pil_bilinear_coefficients(int in_size, int out_size) {
@@ -72,6 +134,21 @@ ResampleCoefficients pil_bilinear_coefficients(int in_size, int out_size) {
 }
 
 torch::Tensor pil_bilinear_resize(const torch::Tensor& image, int height, int width) {
+  TORCH_CHECK(image.dim() == 3 && image.scalar_type() == torch::kByte, "expected uint8 [C, H, W]");
+  if (!image.device().is_cpu()) return pil_bilinear_resize_with_tensor_ops(image, height, width);
+  // Pillow's order: the horizontal pass, then the vertical one, each rounded to 8 bits.
+  torch::Tensor x = image.contiguous();
+  const auto channels = x.size(0);
+  if (x.size(2) != width) {
+    const auto h = x.size(1);
+    x = resample_rows_cpu(x.view({channels * h, x.size(2)}), width).view({channels, h, width});
+  }
+  if (x.size(1) != height) x = resample_columns_cpu(x, height);
+  return x;
+}
+
+torch::Tensor pil_bilinear_resize_with_tensor_ops(const torch::Tensor& image, int height,
+                                                  int width) {
   TORCH_CHECK(image.dim() == 3 && image.scalar_type() == torch::kByte, "expected uint8 [C, H, W]");
   torch::Tensor x = image;
   const auto channels = x.size(0);

@@ -11,14 +11,19 @@
 namespace cutout::imaging {
 namespace {
 
-// zlib's default strategy, passed explicitly because OpenCV otherwise picks Z_RLE. Measured on a
-// 4000x3000 BGRA cutout of a JPEG-decoded photo (OpenCV 4.6, libpng 1.6, shared 2-core VM):
-//   level 1 default 1.1 s 16.8 MB | level 1 RLE 1.1 s 14.7 MB | level 3 default 2.0 s 15.7 MB |
-//   level 6 default 8.2 s 14.0 MB
-// and on flat synthetic graphics of the same size: level 1 default 0.29 MB, RLE 3.8 MB, level 6
-// 0.09 MB. At a fast level the strategy hardly changes the time (libpng's per-row filter choice
-// dominates); RLE saves ~13% on photos but is 13x larger on logos and renders, so default it is.
+// PNG speed: libpng's adaptive filter choice (four filters tried on every row) costs more than
+// zlib at a fast level. OpenCV (4.6) uses the SUB filter alone, at level 1, only when no
+// IMWRITE_PNG_COMPRESSION is given, so level 1 is asked for that way; zlib's default strategy is
+// passed because OpenCV's own default there is Z_RLE. Measured on a 4000x3000 BGRA cut-out of a
+// JPEG-decoded photo and on a flat graphic of that size (docs/performance.md, "PNG"; medians of 3,
+// shared 2-core VM under load, so compare the ratios):
+//   photo:   adaptive L1 3.4 s 10.6 MB | SUB L1 2.2 s 11.5 MB | SUB L1 RLE 2.1 s 17.1 MB |
+//            adaptive L6 (zlib's default level) 13.7 s 8.3 MB
+//   graphic: adaptive L1 2.4 s 0.82 MB | SUB L1 0.87 s 0.90 MB | SUB L1 RLE 0.87 s 0.84 MB
+// SUB at level 1 is 1.6-2.8x faster than the adaptive filters for files 8-10% larger; RLE saves
+// nothing in time and makes photos 50% larger.
 constexpr int kPngStrategy = cv::IMWRITE_PNG_STRATEGY_DEFAULT;
+constexpr int kPngFastLevel = 1;  // the level of OpenCV's SUB-filter path
 
 [[noreturn]] void throw_internal(const std::string& message) {
   throw Error(ErrorKind::Internal, "encode_failed", message);
@@ -43,8 +48,12 @@ std::string encode_image(const cv::Mat& image, OutputFormat format, const Encode
   std::vector<int> params;
   switch (format) {
     case OutputFormat::Png:
-      params = {cv::IMWRITE_PNG_COMPRESSION, options.png_compression, cv::IMWRITE_PNG_STRATEGY,
-                kPngStrategy};
+      if (options.png_compression == kPngFastLevel) {
+        params = {cv::IMWRITE_PNG_STRATEGY, kPngStrategy};
+      } else {
+        params = {cv::IMWRITE_PNG_COMPRESSION, options.png_compression, cv::IMWRITE_PNG_STRATEGY,
+                  kPngStrategy};
+      }
       break;
     case OutputFormat::Webp:
       // OpenCV's WebP encoder takes BGRA as it is, so the alpha survives.

@@ -85,6 +85,22 @@ TEST(PilResize, UpscalesAndKeepsConstantsAndSizes) {
   EXPECT_EQ(small.max().item<int>(), 77);
 }
 
+TEST(PilResize, CpuLoopsEqualTheTensorOpsVersion) {
+  // The CPU path (Pillow's loops) and the tensor-op path (other devices) must agree bit for bit,
+  // shrinking and growing, each axis alone and both, odd sizes and strong ratios.
+  torch::manual_seed(7);
+  const std::vector<std::array<int, 4>> cases{
+      {61, 97, 17, 23}, {40, 30, 40, 11}, {40, 30, 9, 30},
+      {13, 7, 50, 29},  {300, 400, 32, 32}, {5, 5, 5, 5}};
+  for (const auto& [h, w, oh, ow] : cases) {
+    const auto image = torch::randint(0, 256, {3, h, w}, torch::kByte);
+    const auto loops = pil_bilinear_resize(image, oh, ow);
+    const auto ops = pil_bilinear_resize_with_tensor_ops(image, oh, ow);
+    ASSERT_EQ(loops.sizes(), ops.sizes());
+    EXPECT_TRUE(torch::equal(loops, ops)) << h << "x" << w << " -> " << oh << "x" << ow;
+  }
+}
+
 TEST(TensorPipeline, ProducesTheRequestedDtype) {
   const auto x = make_model_input(bgr_image(2, 2, {{1, 2, 3}, {4, 5, 6}, {7, 8, 9}, {1, 1, 1}}),
                                   metadata(4, 4, ChannelOrder::Rgb), torch::kCPU, torch::kDouble);

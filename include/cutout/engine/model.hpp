@@ -26,6 +26,10 @@ class Model {
   // A forward pass on a neutral input of the model's size; validates the output shape.
   void warm_up();
 
+  // TorchScript's graph optimiser for this model's forward passes: off by default (see forward());
+  // benchmarks turn it on to measure what it buys. Set before the first forward pass.
+  void set_graph_optimizer(bool enabled) { graph_optimizer_ = enabled; }
+
   const ModelMetadata& metadata() const { return metadata_; }
   const torch::Device& device() const { return device_; }
   torch::ScalarType dtype() const { return dtype_; }
@@ -38,6 +42,7 @@ class Model {
   ModelMetadata metadata_;
   torch::Device device_;
   torch::ScalarType dtype_;
+  bool graph_optimizer_ = false;
 };
 
 }  // namespace cutout::engine

@@ -27,6 +27,12 @@ struct ResampleCoefficients {
 ResampleCoefficients pil_bilinear_coefficients(int in_size, int out_size);
 
 // `image` is uint8 [C, H, W] on any device; returns uint8 [C, height, width] on the same device.
+// On the CPU it runs Pillow's loops over the bytes; elsewhere the tensor-op version below.
 torch::Tensor pil_bilinear_resize(const torch::Tensor& image, int height, int width);
+
+// The same result with integer tensor ops, for devices other than the CPU (public for the test
+// that holds the two versions equal).
+torch::Tensor pil_bilinear_resize_with_tensor_ops(const torch::Tensor& image, int height,
+                                                  int width);
 
 }  // namespace cutout::engine

@@ -1,0 +1,13 @@
+# bench/gpu/run.sh's logic on the CPU, cheaply: the tiny fixture model instead of the export, the
+# engine-only build that the engine_only_build test made (so nothing is compiled twice), cutout's
+# engine against the jit peer, 2 rounds. Fails when the script, the bench or the driver breaks or a
+# run reports an error. Included from tests/CMakeLists.txt (needs CUTOUT_FIXTURE_DIR).
+set_tests_properties(engine_only_build PROPERTIES FIXTURES_SETUP engine_only_build_dir)
+add_test(NAME gpu_bench_script_cpu
+  COMMAND ${CMAKE_COMMAND} -E env
+    DEVICE=cpu MODEL=${CUTOUT_FIXTURE_DIR}/tiny.pt RUNS=2 FORWARDS=3 IMPLS=cutout,jit
+    PYTHON=${CUTOUT_PYTHON} BUILD_DIR=${CMAKE_CURRENT_BINARY_DIR}/engine-only NLOHMANN_INCLUDE=
+    OUT=${CMAKE_CURRENT_BINARY_DIR}/gpu-bench-cpu JOBS=2 BUDGET_S=240 PIPELINE_MP=1
+    ${PROJECT_SOURCE_DIR}/bench/gpu/run.sh
+  WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+set_tests_properties(gpu_bench_script_cpu PROPERTIES FIXTURES_REQUIRED engine_only_build_dir TIMEOUT 300)

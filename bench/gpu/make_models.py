@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+"""The GPU benchmark's model files, made on the machine itself (model files cannot travel with
+the working tree): one deterministic random InSPyReNet-SwinB, one trace, three files.
+
+* ``inspyrenet-SIZE-random.pth``: float32 state dict, the eager peer's checkpoint (the form of
+  transparent-background's ckpt_base.pth);
+* ``inspyrenet-SIZE-fp32.pt`` / ``inspyrenet-SIZE-fp16.pt``: the TorchScript export with float32
+  and float16 stored weights (what ``models/export.py inspyrenet --random-init 0 --weights ...``
+  writes), loaded by cutout's engine and the jit peer.
+
+It uses models/inspyrenet/export.py's own steps (random_init, prepare_for_export, trace,
+store_weights_as, metadata) but initialises and traces once instead of twice: on the GPU machine
+every minute counts.
+
+    python3 bench/gpu/make_models.py --size 1024 --dir /tmp/cutout-gpu-models
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, ROOT)
+
+import torch  # noqa: E402
+
+from models import cutout_meta  # noqa: E402
+from models.inspyrenet import export as ins  # noqa: E402
+from models.inspyrenet.model import InSPyReNetSwinB  # noqa: E402
+
+
+def _save(traced, size, dtype_name, path):
+    meta = ins.metadata(size, dtype_name)
+    torch.jit.save(traced, path + ".partial", _extra_files=cutout_meta.extra_files(meta))
+    os.replace(path + ".partial", path)
+
+
+def make(directory, size, seed=0):
+    os.makedirs(directory, exist_ok=True)
+    stem = os.path.join(directory, f"inspyrenet-{size}")
+    files = {"pth": stem + "-random.pth", "fp32": stem + "-fp32.pt", "fp16": stem + "-fp16.pt"}
+    if all(os.path.isfile(p) for p in files.values()):
+        return files
+    t0 = time.time()
+    torch.manual_seed(seed)
+    model = InSPyReNetSwinB(size).eval()
+    ins.random_init(model, seed)
+    torch.save(model.state_dict(), files["pth"])
+    print(f"make_models: random init + state dict {time.time() - t0:.1f} s", file=sys.stderr, flush=True)
+    ins.prepare_for_export(model)  # changes the model: after the state dict is saved
+    traced = ins.trace(model, size)
+    print(f"make_models: traced {time.time() - t0:.1f} s", file=sys.stderr, flush=True)
+    _save(traced, size, "float32", files["fp32"])
+    for name in ins.store_weights_as(traced, model, torch.float16):
+        print(f"make_models: warning: {name} stays float32", file=sys.stderr)
+    _save(traced, size, "float16", files["fp16"])
+    print(f"make_models: done {time.time() - t0:.1f} s", file=sys.stderr, flush=True)
+    return files
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--dir", required=True)
+    p.add_argument("--size", type=int, default=1024, choices=[384, 1024])
+    p.add_argument("--seed", type=int, default=0)
+    a = p.parse_args()
+    files = make(a.dir, a.size, a.seed)
+    print(json.dumps({k: {"path": v, "bytes": os.path.getsize(v)} for k, v in files.items()}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
