@@ -97,14 +97,10 @@ def load(kind, path, device="cpu", dtype=torch.float32, size=None):
 
 
 def _forward(m, x):
+    # reference.Model applies the output index and activation; inference_mode on top of its
+    # no_grad is what a serving team would use.
     with torch.inference_mode():
-        out = m.module(x)
-        if isinstance(out, (tuple, list)):
-            out = out[m.output_index]
-        out = out.float()
-        if m.activation == "sigmoid":
-            out = torch.sigmoid(out)
-    return out
+        return m(x)
 
 
 def _sync(device):
