@@ -15,6 +15,7 @@ add_custom_target(cutout_hostile_corpus DEPENDS ${CUTOUT_CORPUS_STAMP})
 add_executable(cutout_hostile_test
   ${CMAKE_CURRENT_LIST_DIR}/hostile_corpus_test.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/support/fixtures.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/support/in_process_server.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/support/test_images.cpp)
 target_include_directories(cutout_hostile_test PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
 target_compile_definitions(cutout_hostile_test PRIVATE

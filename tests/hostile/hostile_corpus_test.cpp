@@ -18,48 +18,30 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 
-#include "cutout/http/server.hpp"
 #include "support/fixtures.hpp"
+#include "support/in_process_server.hpp"
 #include "support/test_images.hpp"
 
 namespace cutout::http {
 namespace {
 
-using cutout::testing::fixture_path;
 using nlohmann::json;
 
-struct Limits {
-  std::size_t max_body_bytes = 2u << 20;
-  std::size_t max_pixels = 4'000'000;
-  int threads = 4;
-  std::chrono::seconds read_timeout{30};
-  std::chrono::seconds write_timeout{30};
-};
+using cutout::testing::ServerOptions;
 
-// Server, service and the tiny model wired as main() does, ready before the first request.
-class ReadyServer {
+// The hostile cases' server: 2 MiB bodies, 4 workers, no CORS origins.
+ServerOptions hostile_defaults() {
+  ServerOptions o;
+  o.max_body_bytes = 2u << 20;
+  o.threads = 4;
+  o.cors = {};
+  return o;
+}
+
+// The tiny model, loaded before the first request.
+class ReadyServer : public cutout::testing::InProcessServer {
  public:
-  explicit ReadyServer(Limits l)
-      : loader_(readiness_, service::LoadPlan{fixture_path("tiny.pt"), engine::DeviceSetting::Cpu,
-                                              engine::PrecisionSetting::Auto, 32, 1}),
-        gate_(4),
-        remover_(readiness_, loader_, gate_, imaging::DecodeLimits{l.max_pixels}, imaging::EncodeOptions{}),
-        server_(AppContext{readiness_, loader_, remover_},
-                HttpOptions{"127.0.0.1", 0, l.threads, l.max_body_bytes, {}, l.read_timeout, l.write_timeout}) {
-    loader_.load();
-    port_ = server_.bind();
-    server_.start();
-  }
-  ~ReadyServer() { server_.stop(); }
-  int port() const { return port_; }
-
- private:
-  service::Readiness readiness_;
-  service::ModelLoader loader_;
-  engine::InferenceGate gate_;
-  service::BackgroundRemover remover_;
-  HttpServer server_;
-  int port_ = 0;
+  explicit ReadyServer(const ServerOptions& o) : InProcessServer(o) { load(); }
 };
 
 int connect_to(int port, int receive_buffer = 0) {
@@ -178,7 +160,7 @@ json load_manifest() {
 
 TEST(HostileCorpus, EveryCaseGetsItsExactAnswerAndTheServerKeepsServing) {
   const json manifest = load_manifest();
-  Limits limits;
+  ServerOptions limits = hostile_defaults();
   limits.max_body_bytes = manifest["server"]["max_body_bytes"].get<std::size_t>();
   limits.max_pixels = manifest["server"]["max_pixels"].get<std::size_t>();
   ReadyServer server(limits);
@@ -216,7 +198,7 @@ TEST(HostileCorpus, EveryCaseGetsItsExactAnswerAndTheServerKeepsServing) {
 // A client that announces a body, sends part of it and hangs up: the worker is freed at once.
 // With two workers, ten such clients in a row would otherwise leave none for the normal request.
 TEST(HostileConnections, ClientThatHangsUpMidUploadFreesItsWorker) {
-  Limits limits;
+  ServerOptions limits = hostile_defaults();
   limits.threads = 2;
   ReadyServer server(limits);
   const std::string full = normal_request();
@@ -232,7 +214,7 @@ TEST(HostileConnections, ClientThatHangsUpMidUploadFreesItsWorker) {
 // A large answer whose client hangs up before reading it: the write fails, nothing crashes (no
 // SIGPIPE), and the server goes on.
 TEST(HostileConnections, ClientThatHangsUpBeforeTheResponseIsHarmless) {
-  Limits limits;
+  ServerOptions limits = hostile_defaults();
   limits.max_body_bytes = 32u << 20;
   limits.threads = 2;
   ReadyServer server(limits);
@@ -251,7 +233,7 @@ TEST(HostileConnections, ClientThatHangsUpBeforeTheResponseIsHarmless) {
 // A client that stops sending mid-body is dropped after the read timeout, with a JSON 400 and the
 // connection closed, so a slow-loris client cannot hold a worker.
 TEST(HostileConnections, ClientThatStopsSendingIsDroppedAfterTheReadTimeout) {
-  Limits limits;
+  ServerOptions limits = hostile_defaults();
   limits.threads = 1;
   limits.read_timeout = std::chrono::seconds(1);
   ReadyServer server(limits);
@@ -269,7 +251,7 @@ TEST(HostileConnections, ClientThatStopsSendingIsDroppedAfterTheReadTimeout) {
 // A client that never reads a large answer is dropped after the write timeout: with one worker,
 // the next request is served only if the stuck write gave up.
 TEST(HostileConnections, ClientThatStopsReadingIsDroppedAfterTheWriteTimeout) {
-  Limits limits;
+  ServerOptions limits = hostile_defaults();
   limits.max_body_bytes = 64u << 20;
   limits.max_pixels = 20'000'000;
   limits.threads = 1;

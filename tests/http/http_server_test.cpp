@@ -12,52 +12,25 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "support/fixtures.hpp"
+#include "support/in_process_server.hpp"
 #include "support/test_images.hpp"
 
 namespace cutout::http {
 namespace {
 
-using cutout::testing::fixture_path;
 using nlohmann::json;
 
-struct Options {
-  std::string model = "tiny.pt";
-  std::size_t max_body_bytes = 1u << 20;
-  std::size_t max_pixels = 4'000'000;
-  int queue_depth = 4;
-  std::vector<std::string> cors = {"https://app.example"};
-};
+using Options = cutout::testing::ServerOptions;
 
-// Server, service and model wired as main() does, minus the process.
-class TestServer {
+// The in-process server plus a client with a generous read timeout.
+class TestServer : public cutout::testing::InProcessServer {
  public:
-  explicit TestServer(Options o = {})
-      : loader_(readiness_, service::LoadPlan{fixture_path(o.model), engine::DeviceSetting::Cpu,
-                                              engine::PrecisionSetting::Auto, 32, 1}),
-        gate_(static_cast<std::size_t>(o.queue_depth)),
-        remover_(readiness_, loader_, gate_, imaging::DecodeLimits{o.max_pixels}, imaging::EncodeOptions{}),
-        server_(AppContext{readiness_, loader_, remover_},
-                HttpOptions{"127.0.0.1", 0, 8, o.max_body_bytes, o.cors}) {
-    port_ = server_.bind();
-    server_.start();
-  }
-  ~TestServer() { server_.stop(); }
-
-  void load() { loader_.load(); }
-  service::Readiness& readiness() { return readiness_; }
+  explicit TestServer(const Options& o = {}) : InProcessServer(o) {}
   httplib::Client client() const {
-    httplib::Client c("127.0.0.1", port_);
+    httplib::Client c("127.0.0.1", port());
     c.set_read_timeout(60, 0);
     return c;
   }
-
- private:
-  service::Readiness readiness_;
-  service::ModelLoader loader_;
-  engine::InferenceGate gate_;
-  service::BackgroundRemover remover_;
-  HttpServer server_;
-  int port_ = 0;
 };
 
 std::string picture_png(int w = 64, int h = 48) {
