@@ -25,13 +25,24 @@ int positive_int(const json& value, const std::string& name, int upper) {
   return static_cast<int>(v);
 }
 
-std::array<float, 3> three_floats(const json& value, const std::string& name, bool positive) {
+// mean and std act on v / 255 in [0, 1]. Bounds keep ((v / 255) - mean) / std finite in float
+// (at most 1001 / 1e-6): a number beyond float's range (1e39) would become inf, a tiny std would
+// overflow, and either turns every model input into inf, NaN or zero.
+constexpr float kMaxAbsMean = 1e3f;
+constexpr float kMinStd = 1e-6f;
+constexpr float kMaxStd = 1e3f;
+
+std::array<float, 3> three_floats(const json& value, const std::string& name, float lowest,
+                                  float highest, const char* range) {
   if (!value.is_array() || value.size() != 3) invalid(name + " must be an array of 3 numbers");
   std::array<float, 3> out{};
   for (std::size_t i = 0; i < 3; ++i) {
     if (!value[i].is_number()) invalid(name + " must be an array of 3 numbers");
-    out[i] = value[i].get<float>();
-    if (positive && !(out[i] > 0.f)) invalid(name + " values must be positive");
+    const double v = value[i].get<double>();
+    if (!(v >= lowest && v <= highest)) {
+      invalid(name + " values must be in " + range);
+    }
+    out[i] = static_cast<float>(v);
   }
   return out;
 }
@@ -64,8 +75,9 @@ ModelMetadata parse_model_metadata(const std::string& json_text) {
   } else {
     invalid("input.channel_order must be \"RGB\" or \"BGR\"");
   }
-  meta.mean = three_floats(require(input, "mean", "input."), "input.mean", false);
-  meta.std = three_floats(require(input, "std", "input."), "input.std", true);
+  meta.mean = three_floats(require(input, "mean", "input."), "input.mean", -kMaxAbsMean, kMaxAbsMean,
+                           "-1000..1000");
+  meta.std = three_floats(require(input, "std", "input."), "input.std", kMinStd, kMaxStd, "1e-6..1000");
 
   const json& output = require(doc, "output", "");
   const json& index = require(output, "index", "output.");

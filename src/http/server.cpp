@@ -67,18 +67,16 @@ void widen_listen_backlog(int port) {
 
 }  // namespace
 
-HttpServer::HttpServer(AppContext context, HttpOptions options)
-    : context_(context), options_(std::move(options)), server_(std::make_unique<httplib::Server>()) {
-  auto& svr = *server_;
-  const int threads = options_.threads;
+void configure_server(httplib::Server& svr, const AppContext& context, const HttpOptions& options) {
+  const int threads = options.threads;
   svr.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
-  svr.set_payload_max_length(options_.max_body_bytes);
-  svr.set_read_timeout(options_.read_timeout);
-  svr.set_write_timeout(options_.write_timeout);
+  svr.set_payload_max_length(options.max_body_bytes);
+  svr.set_read_timeout(options.read_timeout);
+  svr.set_write_timeout(options.write_timeout);
   svr.set_keep_alive_timeout(5);
 
-  auto cors = std::make_shared<CorsPolicy>(options_.cors_origins);
-  const std::size_t max_body = options_.max_body_bytes;
+  auto cors = std::make_shared<CorsPolicy>(options.cors_origins);
+  const std::size_t max_body = options.max_body_bytes;
   svr.set_pre_routing_handler([cors, max_body](const httplib::Request& req, httplib::Response& res) {
     t_request_started = std::chrono::steady_clock::now();
     if (cors->answer_preflight(req, res)) return httplib::Server::HandlerResponse::Handled;
@@ -131,7 +129,12 @@ HttpServer::HttpServer(AppContext context, HttpOptions options)
     send_error(res, describe_exception(ep));
   });
   svr.set_logger(log_access);
-  register_routes(svr, context_, max_body);
+  register_routes(svr, context, max_body);
+}
+
+HttpServer::HttpServer(AppContext context, HttpOptions options)
+    : context_(context), options_(std::move(options)), server_(std::make_unique<httplib::Server>()) {
+  configure_server(*server_, context_, options_);
 }
 
 HttpServer::~HttpServer() { stop(); }

@@ -80,5 +80,29 @@ TEST(ModelMetadata, RefusesBrokenDocumentsNamingTheField) {
   expect_invalid(doc.dump(), "output.index");
 }
 
+// Found by fuzz/metadata_fuzzer (fuzz/regressions/metadata/): 1e39 is a valid JSON number that
+// becomes inf as a float, and an infinite mean, or a std so small that the division overflows,
+// turns every model input into inf, NaN or zero. mean is bounded to +-1000, std to 1e-6..1000.
+TEST(ModelMetadata, RefusesMeanAndStdThatCannotGiveFiniteInputs) {
+  auto doc = valid();
+  doc["input"]["mean"][2] = -1e39;
+  expect_invalid(doc.dump(), "input.mean values must be in");
+  doc = valid();
+  doc["input"]["std"][0] = 1e39;
+  expect_invalid(doc.dump(), "input.std values must be in");
+  doc = valid();
+  doc["input"]["std"][1] = 1e-30;
+  expect_invalid(doc.dump(), "input.std values must be in");
+  doc = valid();
+  doc["input"]["std"][1] = 0;
+  expect_invalid(doc.dump(), "input.std values must be in");
+  doc = valid();
+  doc["input"]["mean"] = {-1000, 1000, 0};
+  doc["input"]["std"] = {1e-6, 1000, 1};
+  const ModelMetadata m = parse_model_metadata(doc.dump());
+  EXPECT_FLOAT_EQ(m.mean[1], 1000.f);
+  EXPECT_FLOAT_EQ(m.std[0], 1e-6f);
+}
+
 }  // namespace
 }  // namespace cutout::engine

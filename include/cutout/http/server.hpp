@@ -36,6 +36,11 @@ struct AppContext {
   const service::BackgroundRemover& remover;
 };
 
+// Everything HttpServer sets on the library's server apart from sockets: limits, timeouts, CORS,
+// the early 413, JSON error bodies, the access log and the routes. `context` must outlive `server`.
+// Public so that the request fuzzer (fuzz/) drives exactly the served configuration.
+void configure_server(httplib::Server& server, const AppContext& context, const HttpOptions& options);
+
 class HttpServer {
  public:
   HttpServer(AppContext context, HttpOptions options);

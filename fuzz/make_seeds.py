@@ -1,0 +1,191 @@
+#!/usr/bin/python3
+"""Writes the seed corpora of the fuzz targets (fuzz/*_fuzzer.cpp) into a directory.
+
+Everything is generated here, with Pillow and OpenCV, from nothing: small pictures in every format
+and flavour the decoder handles (and some it refuses), wrapped in requests as the request fuzzer
+expects them (QUERY '\\n' CONTENT-TYPE '\\n' BODY), and metadata documents for the metadata fuzzer.
+Seeds are small (a few KB) so that each fuzzing run is fast. Deterministic: same bytes every run.
+"""
+import argparse
+import io
+import json
+import os
+import struct
+import sys
+import zlib
+
+import cv2
+import numpy as np
+from PIL import Image
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models"))
+import cutout_meta  # noqa: E402
+
+
+def picture(w=24, h=16):
+    """Blue background, red square: what the tiny test model separates."""
+    img = np.zeros((h, w, 3), np.uint8)
+    img[:, :] = (0, 0, 255)  # RGB blue
+    img[h // 4: 3 * h // 4, w // 4: 3 * w // 4] = (255, 0, 0)
+    img[0, :, 1] = np.arange(w, dtype=np.uint8) * 10
+    return img
+
+
+def pil_bytes(image, fmt, **kw):
+    out = io.BytesIO()
+    image.save(out, fmt, **kw)
+    return out.getvalue()
+
+
+def exif_orientation(value):
+    exif = Image.Exif()
+    exif[0x0112] = value
+    return exif.tobytes()
+
+
+def png_with_size(width, height):
+    """A PNG whose IHDR claims width x height (valid CRC) and holds one tiny IDAT."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 4))
+            + chunk(b"IEND", b""))
+
+
+def images():
+    rgb = Image.fromarray(picture())
+    rgba = rgb.convert("RGBA")
+    rgba.putalpha(Image.fromarray((np.indices((16, 24))[1] * 10).astype(np.uint8)))
+    gray = rgb.convert("L")
+    bgr = cv2.cvtColor(picture(), cv2.COLOR_RGB2BGR)
+    out = {
+        "png_rgb": pil_bytes(rgb, "PNG"),
+        "png_rgba": pil_bytes(rgba, "PNG"),
+        "png_gray": pil_bytes(gray, "PNG"),
+        "png_gray_alpha": pil_bytes(rgba.convert("LA"), "PNG"),
+        "png_palette": pil_bytes(rgb.convert("P", palette=Image.ADAPTIVE, colors=4), "PNG"),
+        "png_rgb16": cv2.imencode(".png", bgr.astype(np.uint16) * 257)[1].tobytes(),
+        "png_rgba16": cv2.imencode(".png", cv2.cvtColor(bgr, cv2.COLOR_BGR2BGRA).astype(np.uint16) * 257)[1].tobytes(),
+        "png_exif6": pil_bytes(rgb, "PNG", exif=exif_orientation(6)),
+        "png_claims_50000x50000": png_with_size(50000, 50000),
+        "png_1x300": pil_bytes(Image.fromarray(np.full((300, 1, 3), 200, np.uint8)), "PNG"),
+        "jpeg": pil_bytes(rgb, "JPEG", quality=80),
+        "jpeg_progressive": pil_bytes(rgb, "JPEG", quality=80, progressive=True),
+        "jpeg_gray": pil_bytes(gray, "JPEG"),
+        "jpeg_cmyk": pil_bytes(rgb.convert("CMYK"), "JPEG"),
+        "webp_lossy": pil_bytes(rgb, "WEBP", quality=60),
+        "webp_lossless_alpha": pil_bytes(rgba, "WEBP", lossless=True),
+        "webp_exif3": pil_bytes(rgb, "WEBP", exif=exif_orientation(3)),
+        "bmp": pil_bytes(rgb, "BMP"),
+        "bmp_rgba": cv2.imencode(".bmp", cv2.cvtColor(bgr, cv2.COLOR_BGR2BGRA))[1].tobytes(),
+        "tiff": pil_bytes(rgb, "TIFF"),
+        "tiff_rgba_deflate": pil_bytes(rgba, "TIFF", compression="tiff_adobe_deflate"),
+        "tiff_two_pages": pil_bytes(rgb, "TIFF", save_all=True, append_images=[gray.convert("RGB")]),
+        "tiff_rgb16": cv2.imencode(".tiff", bgr.astype(np.uint16) * 257)[1].tobytes(),
+        "gif": pil_bytes(rgb, "GIF"),
+        "svg": b'<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"/>',
+        "text": b"not an image\n",
+    }
+    for orientation in range(1, 9):
+        out[f"jpeg_exif{orientation}"] = pil_bytes(rgb, "JPEG", quality=70, exif=exif_orientation(orientation))
+    return out
+
+
+# Valid parameter sets, rotated over the pictures (parameters are checked before decoding, so a bad
+# one would stop a picture's seed short of the decoder); the bad ones get seeds of their own.
+QUERIES = ["", "output=mask", "format=webp", "bg_color=ff8800&format=jpeg", "output=mask&format=jpeg",
+           "output=rgba&format=png"]
+BAD_QUERIES = ["format=jpeg", "bg_color=zz", "colour=red", "output=", "format=gif&output=mask"]
+CONTENT_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp", "bmp": "image/bmp",
+                 "tiff": "image/tiff", "gif": "image/gif", "svg": "image/svg+xml", "text": "text/plain"}
+
+
+def multipart(boundary, parts):
+    body = b""
+    for name, filename, content_type, data in parts:
+        body += b"--" + boundary + b"\r\n"
+        disposition = b'Content-Disposition: form-data; name="' + name + b'"'
+        if filename:
+            disposition += b'; filename="' + filename + b'"'
+        body += disposition + b"\r\n"
+        if content_type:
+            body += b"Content-Type: " + content_type + b"\r\n"
+        body += b"\r\n" + data + b"\r\n"
+    return body + b"--" + boundary + b"--\r\n"
+
+
+def request(query, content_type, body):
+    return query.encode() + b"\n" + content_type.encode() + b"\n" + body
+
+
+def request_seeds():
+    seeds = {}
+    for i, (name, data) in enumerate(sorted(images().items())):
+        kind = name.split("_")[0]
+        seeds[f"raw_{name}"] = request(QUERIES[i % len(QUERIES)], CONTENT_TYPES[kind], data)
+    pics = images()
+    for i, query in enumerate(BAD_QUERIES):
+        seeds[f"bad_query_{i}"] = request(query, "image/png", pics["png_rgb"])
+    b = b"cutoutBoundary7f"
+    ct = "multipart/form-data; boundary=" + b.decode()
+    seeds["multipart_png"] = request("", ct, multipart(b, [(b"image", b"a.png", b"image/png", pics["png_rgba"])]))
+    seeds["multipart_jpeg_fields"] = request("", ct, multipart(b, [
+        (b"image", b"a.jpg", b"image/jpeg", pics["jpeg_exif6"]), (b"format", None, None, b"webp"),
+        (b"bg_color", None, None, b"102030")]))
+    seeds["multipart_file_part_mask"] = request("output=mask", ct, multipart(b, [
+        (b"file", b"a.webp", b"image/webp", pics["webp_lossy"])]))
+    seeds["multipart_no_image"] = request("", ct, multipart(b, [(b"format", None, None, b"png")]))
+    seeds["multipart_empty_image"] = request("", ct, multipart(b, [(b"image", b"a.png", b"image/png", b"")]))
+    seeds["multipart_extra_file"] = request("", ct, multipart(b, [
+        (b"image", b"a.png", b"image/png", pics["png_gray"]), (b"other", b"b.png", b"image/png", b"x")]))
+    seeds["multipart_broken_boundary"] = request("", ct, multipart(b"otherBoundary", [
+        (b"image", b"a.png", b"image/png", pics["png_rgb"])]))
+    seeds["octet_stream_bmp"] = request("format=png", "application/octet-stream", pics["bmp"])
+    seeds["no_content_type"] = request("", "", pics["png_rgb"])
+    seeds["empty_body"] = request("", "image/png", b"")
+    return seeds
+
+
+def metadata_seeds():
+    base = cutout_meta.make_metadata("tiny", 32, 32, cutout_meta.IMAGENET_MEAN, cutout_meta.IMAGENET_STD)
+    docs = {
+        "valid": base,
+        "bgr_sigmoid_tuple": cutout_meta.make_metadata("b", 16, 24, [0.5] * 3, [0.25] * 3, channel_order="BGR",
+                                                       output_index=1, activation="sigmoid", mode="fast",
+                                                       weights_dtype="float16"),
+        "large": cutout_meta.make_metadata("big", 8192, 8192, [0, 0, 0], [1, 1, 1]),
+    }
+    seeds = {name: json.dumps(doc, indent=1, sort_keys=True).encode() for name, doc in docs.items()}
+    broken = json.loads(json.dumps(base))
+    broken["input"]["channel_order"] = "XYZ"
+    seeds["bad_channel_order"] = json.dumps(broken).encode()
+    broken = json.loads(json.dumps(base))
+    broken["input"]["std"] = [0.2, 0, 0.2]
+    seeds["zero_std"] = json.dumps(broken).encode()
+    broken = json.loads(json.dumps(base))
+    del broken["output"]
+    seeds["no_output"] = json.dumps(broken).encode()
+    seeds["format_2"] = json.dumps(dict(base, format=2)).encode()
+    seeds["big_numbers"] = (b'{"format":1,"input":{"width":1e3,"height":18446744073709551615,'
+                            b'"channel_order":"RGB","mean":[1e-300,-0.0,1],"std":[1,1,1]},'
+                            b'"output":{"index":-1,"activation":"none"}}')
+    seeds["not_object"] = b"[1,2,3]"
+    seeds["empty"] = b""
+    return seeds
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--target", required=True, choices=["request", "metadata"])
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    seeds = request_seeds() if args.target == "request" else metadata_seeds()
+    for name, data in seeds.items():
+        with open(os.path.join(args.out, name), "wb") as f:
+            f.write(data)
+    print(f"wrote {len(seeds)} {args.target} seeds to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
