@@ -17,9 +17,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <chrono>
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
@@ -107,6 +109,14 @@ struct Service {
     options.max_body_bytes = 1u << 20;
     options.cors_origins = {"https://app.example"};
     cutout::http::configure_server(server, context, options);
+    // httplib writes a body from a content provider (our closing error answers) only while the
+    // server runs, as it does in production: so it listens on loopback, unused, on its own thread.
+    if (server.bind_to_any_port("127.0.0.1") <= 0) {
+      std::fprintf(stderr, "request_fuzzer: cannot bind a loopback port\n");
+      std::abort();
+    }
+    std::thread([this] { server.listen_after_bind(); }).detach();
+    while (!server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
 };
 
