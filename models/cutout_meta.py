@@ -38,8 +38,10 @@ def make_metadata(name, width, height, mean, std, channel_order="RGB", output_in
         raise ValueError(f"channel_order must be RGB or BGR, not {channel_order!r}")
     if activation not in ("none", "sigmoid"):
         raise ValueError(f"activation must be none or sigmoid, not {activation!r}")
-    if len(mean) != 3 or len(std) != 3 or any(s <= 0 for s in std):
-        raise ValueError("mean and std need three values, std positive")
+    # The server's bounds (src/engine/model_metadata.cpp): they keep every normalised input finite.
+    if (len(mean) != 3 or len(std) != 3 or any(not -1000 <= m <= 1000 for m in mean)
+            or any(not 1e-6 <= s <= 1000 for s in std)):
+        raise ValueError("mean needs three values in -1000..1000, std three in 1e-6..1000")
     if width <= 0 or height <= 0:
         raise ValueError("input size must be positive")
     meta = {

@@ -134,5 +134,18 @@ class ReferenceTest(unittest.TestCase):
             self.assertEqual(m.size, (40, 30))
 
 
+class MetadataBounds(unittest.TestCase):
+    """cutout_meta refuses what the server's metadata parser refuses (non-finite model inputs)."""
+
+    def test_refuses_means_and_stds_the_server_refuses(self):
+        ok = cutout_meta.make_metadata("x", 32, 32, cutout_meta.IMAGENET_MEAN, cutout_meta.IMAGENET_STD)
+        self.assertEqual(ok["input"]["std"], list(cutout_meta.IMAGENET_STD))
+        for mean, std in (([-1e39, 0, 0], [1, 1, 1]), ([0, 0, 0], [1e-9, 1, 1]),
+                          ([0, 0, 0], [2000, 1, 1]), ([0, 0], [1, 1, 1])):
+            with self.assertRaises(ValueError):
+                cutout_meta.make_metadata("x", 32, 32, mean, std)
+
+
 if __name__ == "__main__":
     unittest.main()
+
