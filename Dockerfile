@@ -78,7 +78,6 @@ RUN apt-pin "${DEBIAN_SNAPSHOT}" \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt ./
-COPY include include
 COPY src src
 RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCUTOUT_BUILD_TESTS=OFF \
  && cmake --build build \
@@ -136,7 +135,6 @@ RUN curl -fsSL --retry 3 -o /tmp/libtorch.zip \
  && if [ -d /opt/libtorch/include/fmt ]; then mv /opt/libtorch/include/fmt /opt/libtorch/fmt-not-used; fi
 WORKDIR /src
 COPY CMakeLists.txt ./
-COPY include include
 COPY src src
 COPY deploy/docker/runtime-packages.sh deploy/docker/runtime-packages.sh
 # The binary keeps an RPATH to /opt/libtorch/lib, where the runtime stage puts the same files.

@@ -17,22 +17,18 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
-#include <chrono>
 #include <cstdlib>
+#include <memory>
 #include <string>
 #include <string_view>
-#include <thread>
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
-#include "cutout/engine/inference_gate.hpp"
-#include "cutout/http/server.hpp"
-#include "cutout/service/model_loader.hpp"
-#include "cutout/service/readiness.hpp"
-#include "cutout/service/remove_background.hpp"
+#include "cutout/app/app.hpp"
+#include "cutout/config/settings.hpp"
 
 namespace {
 
@@ -83,40 +79,47 @@ std::string model_path() {
   return CUTOUT_FUZZ_MODEL;  // the tiny fixture model, from CMake
 }
 
-struct Service {
-  cutout::service::Readiness readiness;
-  cutout::service::ModelLoader loader{
-      readiness, cutout::service::LoadPlan{model_path(), cutout::engine::DeviceSetting::Cpu,
-                                           cutout::engine::PrecisionSetting::Auto, 32, 0}};
-  cutout::engine::InferenceGate gate{4};
+// The app as main() wires it (app::App), serving on an InMemoryServer it configures as usual.
+cutout::config::Settings fuzz_settings() {
+  cutout::config::Settings s;
+  s.host = "127.0.0.1";
+  s.port = 0;
+  s.model_path = model_path();
+  s.device = cutout::DeviceSetting::Cpu;
+  s.input_size = 32;
+  s.warmup_runs = 0;
+  s.queue_depth = 4;
+  s.max_body_bytes = 1u << 20;
   // A lower pixel limit than the service default keeps single inputs fast; the check is the same.
-  cutout::service::BackgroundRemover remover{readiness, loader, gate,
-                                             cutout::imaging::DecodeLimits{1'000'000},
-                                             cutout::imaging::EncodeOptions{}};
-  cutout::http::AppContext context{readiness, loader, remover};
-  InMemoryServer server;
+  s.max_pixels = 1'000'000;
+  s.cors_origins = {"https://app.example"};
+  return s;
+}
+
+struct Service {
+  InMemoryServer* server = nullptr;  // owned by app
+  std::unique_ptr<cutout::app::App> app;
 
   Service() {
     spdlog::set_level(spdlog::level::off);  // the access log would flood the fuzzer's output
     torch::set_num_threads(1);
-    loader.load();
-    if (!readiness.ready()) {
+    auto in_memory = std::make_unique<InMemoryServer>();
+    server = in_memory.get();
+    app = std::make_unique<cutout::app::App>(fuzz_settings(), std::move(in_memory));
+    app->load_now();
+    if (!app->readiness().ready()) {
       std::fprintf(stderr, "request_fuzzer: model %s did not load: %s\n", model_path().c_str(),
-                   readiness.failure_reason().c_str());
+                   app->readiness().failure_reason().c_str());
       std::abort();
     }
-    cutout::http::HttpOptions options;
-    options.max_body_bytes = 1u << 20;
-    options.cors_origins = {"https://app.example"};
-    cutout::http::configure_server(server, context, options);
     // httplib writes a body from a content provider (our closing error answers) only while the
     // server runs, as it does in production: so it listens on loopback, unused, on its own thread.
-    if (server.bind_to_any_port("127.0.0.1") <= 0) {
-      std::fprintf(stderr, "request_fuzzer: cannot bind a loopback port\n");
+    try {
+      app->listen();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "request_fuzzer: %s\n", e.what());
       std::abort();
     }
-    std::thread([this] { server.listen_after_bind(); }).detach();
-    while (!server.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
 };
 
@@ -189,7 +192,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   request.append(body);
 
   MemoryStream stream(request);
-  s.server.serve(stream);
+  s.server->serve(stream);
   check_response(request, stream.response());
   return 0;
 }

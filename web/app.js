@@ -104,7 +104,7 @@ async function pollHealth() {
       if (settled) return;
       if (response.ok) return;  // /warmup answers too and carries the timeline: let it finish
       if (body && body.status === 'loading') showProgress(body);
-      else if (body && body.status === 'failed') { showFailed(body.error); return; }
+      else if (body && body.status === 'failed') { showFailed(body.error.message); return; }
     } catch (_) {
       setState('unreachable');
       $('#service-summary').textContent = 'The service does not answer; trying again…';
@@ -214,8 +214,15 @@ async function removeBackground(file) {
       return;
     }
     if (response.status === 503) {
-      // not_ready, model_failed or queue_full: the server says when to come back.
+      // not_ready or queue_full: the server says when to come back. model_failed comes without
+      // Retry-After: this instance will not recover, so say so instead of retrying.
       const body = await response.json().catch(() => null);
+      if (!response.headers.has('Retry-After')) {
+        status.className = 'error';
+        status.textContent = body && body.error ? `${body.error.message} (${body.error.type})` : 'HTTP 503';
+        document.body.dataset.upload = 'error';
+        return;
+      }
       const wait = Number(response.headers.get('Retry-After')) || 2;
       const type = body && body.error ? body.error.type : 'unavailable';
       status.textContent = `The service is busy (${type}); trying again in ${wait} s (attempt ${attempt} of ${MAX_UPLOAD_TRIES})…`;

@@ -61,6 +61,12 @@ ParseOutcome parse_settings(int argc, const char* const* argv) {
   app.add_option("--cors-origin", cors,
                  "Comma-separated origins allowed by CORS (exact, e.g. https://app.example.com; * for any)")
       ->envname("CUTOUT_CORS_ORIGIN");
+  app.add_option("--read-timeout-s", s.read_timeout_s,
+                 "Seconds a request may go without sending a byte before it is dropped")
+      ->envname("CUTOUT_READ_TIMEOUT_S")->check(CLI::Range(1, 3600));
+  app.add_option("--write-timeout-s", s.write_timeout_s,
+                 "Seconds an answer may go without the client reading a byte before it is dropped")
+      ->envname("CUTOUT_WRITE_TIMEOUT_S")->check(CLI::Range(1, 3600));
   app.add_option("--log-format", log_format, "json (one object per line, for Cloud Logging) or text")
       ->envname("CUTOUT_LOG_FORMAT")->check(CLI::IsMember({"json", "text"}));
   app.add_option("--fail-exit-delay-ms", s.fail_exit_delay_ms,
@@ -86,20 +92,21 @@ ParseOutcome parse_settings(int argc, const char* const* argv) {
     return outcome;
   }
 
-  s.device = lookup<engine::DeviceSetting>({{"auto", engine::DeviceSetting::Auto},
-                                            {"cpu", engine::DeviceSetting::Cpu},
-                                            {"cuda", engine::DeviceSetting::Cuda}},
-                                           device);
-  s.precision = lookup<engine::PrecisionSetting>({{"auto", engine::PrecisionSetting::Auto},
-                                                  {"fp32", engine::PrecisionSetting::Fp32},
-                                                  {"fp16", engine::PrecisionSetting::Fp16}},
-                                                 precision);
+  s.device = lookup<DeviceSetting>(
+      {{"auto", DeviceSetting::Auto}, {"cpu", DeviceSetting::Cpu}, {"cuda", DeviceSetting::Cuda}},
+      device);
+  s.precision = lookup<PrecisionSetting>({{"auto", PrecisionSetting::Auto},
+                                          {"fp32", PrecisionSetting::Fp32},
+                                          {"fp16", PrecisionSetting::Fp16}},
+                                         precision);
   s.log_format = log_format == "json" ? LogFormat::Json : LogFormat::Text;
   s.cors_origins = split_origins(cors);
-  if (s.model_path.empty()) {
+  const char* conflict = compute_settings_conflict(s.device, s.precision);
+  if (s.model_path.empty() || conflict != nullptr) {
     outcome.exit_now = true;
     outcome.exit_code = 2;
-    outcome.output = "cutout-server: error: --model must name a file\n";
+    outcome.output = std::string("cutout-server: error: ") +
+                     (conflict != nullptr ? conflict : "--model must name a file") + "\n";
   }
   return outcome;
 }

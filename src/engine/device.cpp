@@ -37,9 +37,9 @@ ComputeTarget choose_compute_target(DeviceSetting device, PrecisionSetting preci
       target.dtype = torch::kFloat;
       break;
     case PrecisionSetting::Fp16:
-      if (!on_gpu) {
+      if (!on_gpu) {  // the rule settings already apply to an explicit cpu, for auto resolving to cpu
         throw Error(ErrorKind::Internal, "precision_unsupported",
-                    "precision fp16 needs a cuda device; on cpu use fp32 or auto");
+                    compute_settings_conflict(DeviceSetting::Cpu, precision));
       }
       target.dtype = torch::kHalf;
       break;

@@ -1,65 +1,79 @@
 #include "cutout/http/error_response.hpp"
 
-#include <memory>
+#include <algorithm>
+#include <cmath>
+#include <new>
+#include <utility>
 
-#include <c10/util/Exception.h>
-#include <httplib.h>
 #include <nlohmann/json.hpp>
-#include <opencv2/core.hpp>
 
 #include "cutout/core/error.hpp"
-#include "cutout/core/logging.hpp"
+#include "cutout/http/reply.hpp"
+#include "cutout/logging/logging.hpp"
+#include "cutout/service/readiness.hpp"
+#include "cutout/service/startup_progress.hpp"
 
 namespace cutout::http {
 namespace {
 
-constexpr int kRetryAfterNotReadyS = 5;
 constexpr int kRetryAfterBusyS = 1;
+// Bounds of the start-up estimate as a Retry-After: a client always waits a little, and never
+// longer than a probe period even when the estimate is large (a CPU load of a big model).
+constexpr int kRetryAfterLoadingMinS = 1;
+constexpr int kRetryAfterLoadingMaxS = 30;
+constexpr const char* kInternalMessage = "internal error while processing the request";
 
-ErrorReply from_error(const Error& e) {
-  ErrorReply r;
-  r.type = e.type();
-  r.message = e.what();
+ErrorReply internal(const std::string& type, const std::string& detail) {
+  // The detail goes to the log, once, not to the client.
+  log_event(spdlog::level::err, "internal error", {{"type", type}, {"detail", detail}});
+  return ErrorReply{500, type, kInternalMessage, std::nullopt};
+}
+
+}  // namespace
+
+int StatusPolicy::retry_after_while_loading_s() const {
+  const service::Phase phase = readiness_.phase();
+  if (phase == service::Phase::Ready || phase == service::Phase::Failed) return kRetryAfterLoadingMinS;
+  const double remaining_ms = service::current_progress(readiness_, phase).estimated_remaining_ms;
+  const int seconds = static_cast<int>(std::ceil(remaining_ms / 1000.0));
+  return std::clamp(seconds, kRetryAfterLoadingMinS, kRetryAfterLoadingMaxS);
+}
+
+ErrorReply StatusPolicy::model_failed() const {
+  return ErrorReply{503, "model_failed", "the model failed to load: " + readiness_.failure_reason(),
+                    std::nullopt};
+}
+
+ErrorReply StatusPolicy::reply_for(const Error& e) const {
+  ErrorReply r{500, e.type(), e.what(), std::nullopt};
   switch (e.kind()) {
     case ErrorKind::InvalidArgument: r.status = 400; break;
     case ErrorKind::PayloadTooLarge: r.status = 413; break;
     case ErrorKind::UnsupportedMediaType: r.status = 415; break;
     case ErrorKind::NotReady:
       r.status = 503;
-      r.retry_after_s = kRetryAfterNotReadyS;
+      r.retry_after_s = retry_after_while_loading_s();
       break;
+    case ErrorKind::ModelFailed: r.status = 503; break;
     case ErrorKind::Overloaded:
       r.status = 503;
       r.retry_after_s = kRetryAfterBusyS;
       break;
-    case ErrorKind::Internal: r.status = 500; break;
+    case ErrorKind::Internal:
+      return internal(e.type(), e.detail().empty() ? e.what() : e.detail());
   }
   return r;
 }
 
-ErrorReply internal(const std::string& type, const std::string& detail) {
-  // The detail goes to the log, not to the client.
-  log_event(spdlog::level::err, "internal error", {{"type", type}, {"detail", detail}});
-  return ErrorReply{500, type, "internal error while processing the request", std::nullopt};
-}
-
-}  // namespace
-
-ErrorReply describe_exception(std::exception_ptr error) noexcept {
+ErrorReply StatusPolicy::reply_for(std::exception_ptr error) const noexcept {
   try {
     try {
       std::rethrow_exception(error);
     } catch (const Error& e) {
-      ErrorReply r = from_error(e);
-      if (r.status == 500) log_event(spdlog::level::err, "internal error", {{"type", r.type}, {"detail", r.message}});
-      return r;
-    } catch (const c10::Error& e) {  // not a std::runtime_error: caught on its own
-      return internal("inference_failed", e.what_without_backtrace());
-    } catch (const cv::Exception& e) {
-      return internal("image_processing_failed", e.what());
+      return reply_for(e);
     } catch (const std::bad_alloc&) {
       return internal("out_of_memory", "std::bad_alloc");
-    } catch (const std::exception& e) {
+    } catch (const std::exception& e) {  // c10::Error and cv::Exception too, should one get here
       return internal("internal", e.what());
     } catch (...) {
       return internal("internal", "unknown exception");
@@ -83,6 +97,12 @@ ErrorReply reply_for_status(int status) {
   }
 }
 
+ErrorReply body_too_large(std::size_t limit_bytes) {
+  return {413, "body_too_large",
+          "the request body is over the limit of " + std::to_string(limit_bytes) + " bytes",
+          std::nullopt};
+}
+
 nlohmann::json error_object(const ErrorReply& reply) {
   return {{"error", {{"code", reply.status}, {"type", reply.type}, {"message", reply.message}}}};
 }
@@ -92,22 +112,13 @@ std::string error_json(const ErrorReply& reply) {
 }
 
 void send_error(httplib::Response& response, const ErrorReply& reply) {
-  response.status = reply.status;
-  if (reply.retry_after_s) response.set_header("Retry-After", std::to_string(*reply.retry_after_s));
-  response.set_content(error_json(reply), "application/json");
+  write_reply(Reply::error(reply), response);
 }
 
 void send_error_and_close(httplib::Response& response, const ErrorReply& reply) {
-  response.status = reply.status;
-  if (reply.retry_after_s) response.set_header("Retry-After", std::to_string(*reply.retry_after_s));
-  response.set_header("Connection", "close");
-  auto body = std::make_shared<std::string>(error_json(reply));
-  response.set_content_provider(
-      body->size(), "application/json",
-      [body](std::size_t offset, std::size_t length, httplib::DataSink& sink) {
-        sink.write(body->data() + offset, length);
-        return false;  // everything is written; "failure" makes httplib drop the connection
-      });
+  Reply closing = Reply::error(reply);
+  closing.close_connection = true;
+  write_reply(std::move(closing), response);
 }
 
 }  // namespace cutout::http

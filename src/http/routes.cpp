@@ -2,7 +2,8 @@
 
 #include <chrono>
 #include <cstdio>
-#include <functional>
+#include <string_view>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "cutout/core/error.hpp"
 #include "cutout/core/process_clock.hpp"
 #include "cutout/http/error_response.hpp"
+#include "cutout/http/reply.hpp"
 #include "cutout/http/web_page.hpp"
 #include "cutout/service/startup_progress.hpp"
 
@@ -23,23 +25,6 @@ using service::Phase;
 
 constexpr long kDefaultWarmupTimeoutMs = 60'000;
 constexpr long kMaxWarmupTimeoutMs = 600'000;
-constexpr int kRetryAfterLoadingS = 2;
-
-void send_json(httplib::Response& res, int status, const json& body) {
-  res.status = status;
-  res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
-}
-
-// Handlers never let an exception escape: this wrapper is where they all become error replies.
-httplib::Server::Handler guarded(std::function<void(const httplib::Request&, httplib::Response&)> f) {
-  return [f = std::move(f)](const httplib::Request& req, httplib::Response& res) {
-    try {
-      f(req, res);
-    } catch (...) {
-      send_error(res, describe_exception(std::current_exception()));
-    }
-  };
-}
 
 // {"status":"loading"} with the phase, the times and the estimate (service::to_json(progress)).
 json loading_json(const service::Readiness& readiness, Phase phase) {
@@ -48,28 +33,25 @@ json loading_json(const service::Readiness& readiness, Phase phase) {
   return body;
 }
 
-void handle_health(const AppContext& ctx, httplib::Response& res) {
+Reply handle_health(const AppContext& ctx, const StatusPolicy& policy) {
   const Phase phase = ctx.readiness.phase();
   if (phase == Phase::Ready) {
     const service::ModelInfo info = ctx.loader.info();
-    send_json(res, 200,
-              json{{"status", "ready"},
-                   {"device", info.device},
-                   {"precision", info.precision},
-                   {"model",
-                    {{"name", info.name},
-                     {"mode", info.mode},
-                     {"input_size", {info.input_width, info.input_height}},
-                     {"metadata", info.metadata_embedded ? "embedded" : "defaults"}}},
-                   {"uptime_s", ms_since_process_start(std::chrono::steady_clock::now()) / 1000.0}});
-    return;
+    return Reply::json(
+        200, json{{"status", "ready"},
+                  {"device", info.device},
+                  {"precision", info.precision},
+                  {"model",
+                   {{"name", info.name},
+                    {"mode", info.mode},
+                    {"input_size", {info.input_width, info.input_height}},
+                    {"metadata", info.metadata_embedded ? "embedded" : "defaults"}}},
+                  {"uptime_s", ms_since_process_start(std::chrono::steady_clock::now()) / 1000.0}});
   }
-  if (phase == Phase::Failed) {
-    send_json(res, 503, json{{"status", "failed"}, {"error", ctx.readiness.failure_reason()}});
-    return;
-  }
-  res.set_header("Retry-After", std::to_string(kRetryAfterLoadingS));
-  send_json(res, 503, loading_json(ctx.readiness, phase));
+  if (phase == Phase::Failed) return Reply::error(policy.model_failed(), json{{"status", "failed"}});
+  Reply reply = Reply::json(503, loading_json(ctx.readiness, phase));
+  reply.headers.emplace_back("Retry-After", std::to_string(policy.retry_after_while_loading_s()));
+  return reply;
 }
 
 long warmup_timeout_ms(const httplib::Request& req) {
@@ -84,7 +66,7 @@ long warmup_timeout_ms(const httplib::Request& req) {
   return value;
 }
 
-void handle_warmup(const AppContext& ctx, const httplib::Request& req, httplib::Response& res) {
+Reply handle_warmup(const AppContext& ctx, const StatusPolicy& policy, const httplib::Request& req) {
   for (const auto& [name, value] : req.params) {
     if (name != "timeout_ms") {
       throw Error(ErrorKind::InvalidArgument, "unknown_parameter",
@@ -101,22 +83,12 @@ void handle_warmup(const AppContext& ctx, const httplib::Request& req, httplib::
     body.update(to_json(service::current_progress(ctx.readiness, Phase::Ready)));  // phase "ready", 4 of 4
     body["status"] = "ready";
     body["already_warm"] = already_warm;
-    send_json(res, 200, body);
-    return;
+    return Reply::json(200, body);
   }
-  if (phase == Phase::Failed) {
-    json body = error_object({500, "model_failed",
-                              "the model failed to load: " + ctx.readiness.failure_reason(),
-                              std::nullopt});
-    body["status"] = "failed";
-    send_json(res, 500, body);
-    return;
-  }
-  json body = error_object(
-      {503, "warmup_timeout", "still starting after " + std::to_string(timeout) + " ms", std::nullopt});
-  body.update(loading_json(ctx.readiness, phase));
-  res.set_header("Retry-After", std::to_string(kRetryAfterLoadingS));
-  send_json(res, 503, body);
+  if (phase == Phase::Failed) return Reply::error(policy.model_failed(), json{{"status", "failed"}});
+  ErrorReply timed_out{503, "warmup_timeout", "still starting after " + std::to_string(timeout) + " ms",
+                       policy.retry_after_while_loading_s()};
+  return Reply::error(timed_out, loading_json(ctx.readiness, phase));
 }
 
 bool starts_with(const std::string& text, const char* prefix) { return text.rfind(prefix, 0) == 0; }
@@ -174,10 +146,9 @@ Upload read_upload(const httplib::Request& req, const httplib::ContentReader& re
   return upload;
 }
 
-void handle_remove_background(const AppContext& ctx, const httplib::Request& req,
-                              const Upload& upload, httplib::Response& res) {
-  service::Parameters parameters(req.params.begin(), req.params.end());
-  std::string_view image;
+// The image bytes and the parameters of an upload that was read completely.
+std::string_view image_and_parameters(const httplib::Request& req, const Upload& upload,
+                                      service::Parameters& parameters) {
   if (req.is_multipart_form_data()) {
     const httplib::MultipartFormData* part = nullptr;
     for (const auto& field : upload.parts) {
@@ -194,66 +165,81 @@ void handle_remove_background(const AppContext& ctx, const httplib::Request& req
       throw Error(ErrorKind::InvalidArgument, "missing_image",
                   "multipart body has no non-empty part named 'image' (or 'file')");
     }
-    image = part->content;
-  } else {
-    const std::string type = req.get_header_value("Content-Type");
-    if (!starts_with(type, "image/") && !starts_with(type, "application/octet-stream")) {
-      throw Error(ErrorKind::UnsupportedMediaType, "unsupported_media_type",
-                  "send the image as multipart/form-data part 'image', or as the raw body with "
-                  "Content-Type image/* or application/octet-stream (got '" + type + "')");
-    }
-    if (upload.body.empty()) {
-      throw Error(ErrorKind::InvalidArgument, "missing_image", "the request body is empty");
-    }
-    image = upload.body;
+    return part->content;
   }
+  const std::string type = req.get_header_value("Content-Type");
+  if (!starts_with(type, "image/") && !starts_with(type, "application/octet-stream")) {
+    throw Error(ErrorKind::UnsupportedMediaType, "unsupported_media_type",
+                "send the image as multipart/form-data part 'image', or as the raw body with "
+                "Content-Type image/* or application/octet-stream (got '" + type + "')");
+  }
+  if (upload.body.empty()) {
+    throw Error(ErrorKind::InvalidArgument, "missing_image", "the request body is empty");
+  }
+  return upload.body;
+}
+
+Reply handle_remove_background(const AppContext& ctx, const httplib::Request& req,
+                               const httplib::ContentReader& reader, std::size_t max_body) {
+  const Upload upload = read_upload(req, reader, max_body);
+  if (upload.over_limit) {
+    Reply reply = Reply::error(body_too_large(max_body));
+    reply.close_connection = true;
+    return reply;
+  }
+  if (!upload.read_ok) {
+    // Unparsable multipart, or a client that stopped sending: what is left of the body is
+    // unknown, so the connection goes too.
+    Reply reply = Reply::error(
+        ErrorReply{400, "bad_request", "the request body could not be read or parsed", std::nullopt});
+    reply.close_connection = true;
+    return reply;
+  }
+  service::Parameters parameters(req.params.begin(), req.params.end());
+  const std::string_view image = image_and_parameters(req, upload, parameters);
   const service::RemoveBackgroundOptions options = service::parse_remove_background_options(parameters);
   service::RemoveBackgroundResult result = ctx.remover.remove(image, options);
-  res.status = 200;
-  res.set_header("Server-Timing", server_timing(result.timings));
-  res.set_content(std::move(result.body), result.content_type);
+  Reply reply;
+  reply.headers.emplace_back("Server-Timing", server_timing(result.timings));
+  reply.body = std::move(result.body);
+  reply.content_type = result.content_type;
+  return reply;
+}
+
+// Runs a handler and writes its reply; an exception becomes the status policy's error reply, so
+// no handler needs a try block and none lets an exception escape.
+template <typename Handler>
+void serve(httplib::Response& res, const StatusPolicy& policy, Handler&& handler) {
+  Reply reply;
+  try {
+    reply = handler();
+  } catch (...) {
+    reply = Reply::error(policy.reply_for(std::current_exception()));
+  }
+  write_reply(std::move(reply), res);
 }
 
 }  // namespace
 
-void register_routes(httplib::Server& server, const AppContext& context, std::size_t max_body_bytes) {
+void register_routes(httplib::Server& server, const AppContext& context,
+                     std::shared_ptr<const StatusPolicy> policy, std::size_t max_body_bytes) {
   const AppContext* ctx = &context;  // the server never outlives its context
-  server.Get("/health/live", guarded([](const httplib::Request&, httplib::Response& res) {
-    send_json(res, 200, json{{"status", "alive"}});
-  }));
-  server.Get("/health", guarded([ctx](const httplib::Request&, httplib::Response& res) {
-    handle_health(*ctx, res);
-  }));
-  const auto warmup = guarded([ctx](const httplib::Request& req, httplib::Response& res) {
-    handle_warmup(*ctx, req, res);
+  server.Get("/health/live", [policy](const httplib::Request&, httplib::Response& res) {
+    serve(res, *policy, [] { return Reply::json(200, json{{"status", "alive"}}); });
   });
+  server.Get("/health", [ctx, policy](const httplib::Request&, httplib::Response& res) {
+    serve(res, *policy, [&] { return handle_health(*ctx, *policy); });
+  });
+  const auto warmup = [ctx, policy](const httplib::Request& req, httplib::Response& res) {
+    serve(res, *policy, [&] { return handle_warmup(*ctx, *policy, req); });
+  };
   server.Get("/warmup", warmup);
   server.Post("/warmup", warmup);
   server.Post("/remove-background",
-              [ctx, max_body_bytes](const httplib::Request& req, httplib::Response& res,
-                                    const httplib::ContentReader& reader) {
-                try {
-                  const Upload upload = read_upload(req, reader, max_body_bytes);
-                  if (upload.over_limit) {
-                    send_error_and_close(
-                        res, ErrorReply{413, "body_too_large",
-                                        "the request body is over the limit of " +
-                                            std::to_string(max_body_bytes) + " bytes",
-                                        std::nullopt});
-                    return;
-                  }
-                  if (!upload.read_ok) {
-                    // Unparsable multipart, or a client that stopped sending: what is left of the
-                    // body is unknown, so the connection goes too.
-                    send_error_and_close(res, ErrorReply{400, "bad_request",
-                                                         "the request body could not be read or parsed",
-                                                         std::nullopt});
-                    return;
-                  }
-                  handle_remove_background(*ctx, req, upload, res);
-                } catch (...) {
-                  send_error(res, describe_exception(std::current_exception()));
-                }
+              [ctx, policy, max_body_bytes](const httplib::Request& req, httplib::Response& res,
+                                            const httplib::ContentReader& reader) {
+                serve(res, *policy,
+                      [&] { return handle_remove_background(*ctx, req, reader, max_body_bytes); });
               });
   register_web_page(server);  // the demo page at "/"
 }

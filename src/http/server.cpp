@@ -3,12 +3,14 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <cstdlib>
+#include <optional>
 #include <stdexcept>
 
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
-#include "cutout/core/logging.hpp"
+#include "cutout/logging/logging.hpp"
 #include "cutout/http/cors.hpp"
 #include "cutout/http/error_response.hpp"
 #include "cutout/http/routes.hpp"
@@ -65,6 +67,18 @@ void widen_listen_backlog(int port) {
   }
 }
 
+// The one reading of Content-Length: a refusal (400 for anything but a decimal byte count, 413
+// over the limit) or nothing when the announced length may be read.
+std::optional<ErrorReply> refuse_announced_length(const httplib::Request& req, std::size_t max_body) {
+  const std::string length = req.get_header_value("Content-Length");
+  if (length.empty()) return std::nullopt;
+  if (length.find_first_not_of("0123456789") != std::string::npos || length.size() > 19) {
+    return ErrorReply{400, "bad_request", "Content-Length must be a decimal byte count", std::nullopt};
+  }
+  if (std::strtoull(length.c_str(), nullptr, 10) > max_body) return body_too_large(max_body);
+  return std::nullopt;
+}
+
 }  // namespace
 
 void configure_server(httplib::Server& svr, const AppContext& context, const HttpOptions& options) {
@@ -75,6 +89,7 @@ void configure_server(httplib::Server& svr, const AppContext& context, const Htt
   svr.set_write_timeout(options.write_timeout);
   svr.set_keep_alive_timeout(5);
 
+  auto policy = std::make_shared<const StatusPolicy>(context.readiness);
   auto cors = std::make_shared<CorsPolicy>(options.cors_origins);
   const std::size_t max_body = options.max_body_bytes;
   svr.set_pre_routing_handler([cors, max_body](const httplib::Request& req, httplib::Response& res) {
@@ -83,34 +98,18 @@ void configure_server(httplib::Server& svr, const AppContext& context, const Htt
     cors->apply(req, res);  // on every answer, errors included, so the page can read them
     // Refuse an announced oversize (or unreadable) length before reading the body, and close the
     // connection so that the body is never read at all.
-    const std::string length = req.get_header_value("Content-Length");
-    if (!length.empty()) {
-      if (length.find_first_not_of("0123456789") != std::string::npos || length.size() > 19) {
-        send_error_and_close(res, ErrorReply{400, "bad_request",
-                                             "Content-Length must be a decimal byte count",
-                                             std::nullopt});
-        return httplib::Server::HandlerResponse::Handled;
-      }
-      if (std::strtoull(length.c_str(), nullptr, 10) > max_body) {
-        send_error_and_close(res, ErrorReply{413, "body_too_large",
-                                             "the request body is over the limit of " +
-                                                 std::to_string(max_body) + " bytes",
-                                             std::nullopt});
-        return httplib::Server::HandlerResponse::Handled;
-      }
+    if (const auto refusal = refuse_announced_length(req, max_body)) {
+      send_error_and_close(res, *refusal);
+      return httplib::Server::HandlerResponse::Handled;
     }
     return httplib::Server::HandlerResponse::Unhandled;
   });
   // A client that asks before sending a large body (curl does above 1 MiB) is told 413 instead
   // of "100 Continue", so it never sends the body at all.
   svr.set_expect_100_continue_handler([max_body](const httplib::Request& req, httplib::Response& res) {
-    const std::string length = req.get_header_value("Content-Length");
-    if (!length.empty() && std::strtoull(length.c_str(), nullptr, 10) > max_body) {
-      send_error(res, ErrorReply{413, "body_too_large",
-                                 "the request body is over the limit of " + std::to_string(max_body) +
-                                     " bytes",
-                                 std::nullopt});
-      return 413;
+    if (const auto refusal = refuse_announced_length(req, max_body)) {
+      send_error(res, *refusal);
+      return refusal->status;
     }
     return 100;
   });
@@ -124,16 +123,18 @@ void configure_server(httplib::Server& svr, const AppContext& context, const Htt
         send_error(res, reply_for_status(res.status));
         return httplib::Server::HandlerResponse::Handled;
       }));
-  // Backstop: routes catch everything themselves (see routes.cpp).
-  svr.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
-    send_error(res, describe_exception(ep));
+  // Backstop: routes turn every exception into a reply themselves (see routes.cpp).
+  svr.set_exception_handler([policy](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+    send_error(res, policy->reply_for(ep));
   });
   svr.set_logger(log_access);
-  register_routes(svr, context, max_body);
+  register_routes(svr, context, policy, max_body);
 }
 
-HttpServer::HttpServer(AppContext context, HttpOptions options)
-    : context_(context), options_(std::move(options)), server_(std::make_unique<httplib::Server>()) {
+HttpServer::HttpServer(AppContext context, HttpOptions options, std::unique_ptr<httplib::Server> server)
+    : context_(context),
+      options_(std::move(options)),
+      server_(server ? std::move(server) : std::make_unique<httplib::Server>()) {
   configure_server(*server_, context_, options_);
 }
 

@@ -8,7 +8,9 @@
 
 #include "cutout/core/error.hpp"
 #include "cutout/core/process_clock.hpp"
-#include "cutout/core/logging.hpp"
+#include "cutout/engine/device.hpp"
+#include "cutout/engine/model.hpp"
+#include "cutout/logging/logging.hpp"
 #include "cutout/service/startup_progress.hpp"
 
 namespace cutout::service {
@@ -26,7 +28,7 @@ ModelLoader::ModelLoader(Readiness& readiness, LoadPlan plan)
     : readiness_(readiness), plan_(std::move(plan)), model_file_bytes_(file_size_or_zero(plan_.model_path)) {
   // Until the device is chosen, auto counts as the GPU it is deployed on; corrected right after.
   readiness_.set_typical_durations(typical_phase_durations(
-      plan_.device != engine::DeviceSetting::Cpu, model_file_bytes_, plan_.warmup_runs));
+      plan_.device != DeviceSetting::Cpu, model_file_bytes_, plan_.warmup_runs));
 }
 
 ModelLoader::~ModelLoader() { join(); }

@@ -2,9 +2,13 @@
 
 #include <chrono>
 
+#include <c10/util/Exception.h>
+#include <opencv2/core.hpp>
 #include <torch/types.h>
 
 #include "cutout/core/error.hpp"
+#include "cutout/engine/inference_gate.hpp"
+#include "cutout/engine/model.hpp"
 #include "cutout/engine/tensor_pipeline.hpp"
 #include "cutout/imaging/compose.hpp"
 
@@ -27,7 +31,7 @@ class Stopwatch {
 engine::Model& ready_model(const Readiness& readiness, const ModelLoader& loader) {
   const Phase phase = readiness.phase();
   if (phase == Phase::Failed) {
-    throw Error(ErrorKind::NotReady, "model_failed",
+    throw Error(ErrorKind::ModelFailed, "model_failed",
                 "the model failed to load: " + readiness.failure_reason());
   }
   engine::Model* model = loader.model();
@@ -44,6 +48,22 @@ torch::Tensor as_tensor(const cv::Mat& bgr) {
                           {bgr.rows, bgr.cols, 3}, torch::kByte);
 }
 
+constexpr const char* kInternal = "internal error while processing the request";
+
+// The forward pass, with every failure as a cutout::Error. The TorchScript interpreter rethrows
+// an op's c10::Error as a plain std::runtime_error carrying the script's traceback.
+torch::Tensor forward(engine::Model& model, const torch::Tensor& input) {
+  try {
+    return model.forward(input);
+  } catch (const Error&) {
+    throw;
+  } catch (const c10::Error& e) {
+    throw Error(ErrorKind::Internal, "inference_failed", kInternal, e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    throw Error(ErrorKind::Internal, "inference_failed", kInternal, e.what());
+  }
+}
+
 }  // namespace
 
 BackgroundRemover::BackgroundRemover(const Readiness& readiness, const ModelLoader& loader,
@@ -57,6 +77,19 @@ BackgroundRemover::BackgroundRemover(const Readiness& readiness, const ModelLoad
 
 RemoveBackgroundResult BackgroundRemover::remove(std::string_view image_bytes,
                                                  const RemoveBackgroundOptions& options) const {
+  // The libraries' own exceptions stop here, so the layers above need none of their headers:
+  // they become internal errors whose library message goes to the log, not to the client.
+  try {
+    return run(image_bytes, options);
+  } catch (const c10::Error& e) {  // not a std::runtime_error: caught on its own
+    throw Error(ErrorKind::Internal, "inference_failed", kInternal, e.what_without_backtrace());
+  } catch (const cv::Exception& e) {
+    throw Error(ErrorKind::Internal, "image_processing_failed", kInternal, e.what());
+  }
+}
+
+RemoveBackgroundResult BackgroundRemover::run(std::string_view image_bytes,
+                                              const RemoveBackgroundOptions& options) const {
   engine::Model& model = ready_model(readiness_, loader_);
   RemoveBackgroundResult result;
   Stopwatch watch;
@@ -71,7 +104,7 @@ RemoveBackgroundResult BackgroundRemover::remove(std::string_view image_bytes,
   result.timings.preprocess_ms = watch.lap_ms();
 
   torch::Tensor probability;
-  const auto gate_timing = gate_.run([&] { probability = model.forward(input); });
+  const auto gate_timing = gate_.run([&] { probability = forward(model, input); });
   result.timings.queue_ms = gate_timing.queue_ms;
   result.timings.inference_ms = gate_timing.run_ms;
   watch.lap_ms();

@@ -1,8 +1,6 @@
-# Tests of what the browser side relies on (issue 8), included from tests/CMakeLists.txt:
-# the start-up progress arithmetic, the embedded demo page, and the page in a real browser.
-target_sources(cutout_tests PRIVATE
-  ${CMAKE_CURRENT_LIST_DIR}/../unit/startup_progress_test.cpp
-  ${CMAKE_CURRENT_LIST_DIR}/../http/web_page_test.cpp)
+# The demo page in a real browser (issue 8), included from tests/CMakeLists.txt. (The start-up
+# progress arithmetic and the embedded page have their units in cutout_unit_tests and
+# cutout_http_tests.)
 
 # Debian's chromium driven by playwright-core (tests/browser/install.sh puts it in
 # .cache/npm-playwright; scripts/setup.sh --for-tests runs that) against cutout-server on loopback

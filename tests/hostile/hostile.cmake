@@ -23,7 +23,7 @@ target_compile_definitions(cutout_hostile_test PRIVATE
   CUTOUT_CORPUS_DIR="${CUTOUT_CORPUS_DIR}")
 target_link_libraries(cutout_hostile_test PRIVATE cutout GTest::gtest GTest::gtest_main)
 add_dependencies(cutout_hostile_test cutout_fixtures cutout_hostile_corpus)
-gtest_discover_tests(cutout_hostile_test DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 300)
+gtest_discover_tests(cutout_hostile_test DISCOVERY_TIMEOUT 60 PROPERTIES TIMEOUT 300 LABELS http)
 
 # The soak's quick mode: the real binary, 300 mixed requests at concurrency 16 plus an overload
 # burst past --queue-depth; fails on a lost request, an unexpected status or 5xx, or fd growth.

@@ -27,14 +27,14 @@ namespace {
 
 using nlohmann::json;
 
-using cutout::testing::ServerOptions;
+using ServerOptions = cutout::config::Settings;
 
 // The hostile cases' server: 2 MiB bodies, 4 workers, no CORS origins.
 ServerOptions hostile_defaults() {
-  ServerOptions o;
+  ServerOptions o = cutout::testing::test_settings();
   o.max_body_bytes = 2u << 20;
-  o.threads = 4;
-  o.cors = {};
+  o.http_threads = 4;
+  o.cors_origins = {};
   return o;
 }
 
@@ -199,7 +199,7 @@ TEST(HostileCorpus, EveryCaseGetsItsExactAnswerAndTheServerKeepsServing) {
 // With two workers, ten such clients in a row would otherwise leave none for the normal request.
 TEST(HostileConnections, ClientThatHangsUpMidUploadFreesItsWorker) {
   ServerOptions limits = hostile_defaults();
-  limits.threads = 2;
+  limits.http_threads = 2;
   ReadyServer server(limits);
   const std::string full = normal_request();
   for (int i = 0; i < 10; ++i) {
@@ -216,7 +216,7 @@ TEST(HostileConnections, ClientThatHangsUpMidUploadFreesItsWorker) {
 TEST(HostileConnections, ClientThatHangsUpBeforeTheResponseIsHarmless) {
   ServerOptions limits = hostile_defaults();
   limits.max_body_bytes = 32u << 20;
-  limits.threads = 2;
+  limits.http_threads = 2;
   ReadyServer server(limits);
   const std::string png = cutout::testing::encode_as(cutout::testing::make_picture(1500, 1500), ".png");
   const std::string request = "POST /remove-background HTTP/1.1\r\nHost: t\r\nContent-Type: image/png\r\n"
@@ -234,8 +234,8 @@ TEST(HostileConnections, ClientThatHangsUpBeforeTheResponseIsHarmless) {
 // connection closed, so a slow-loris client cannot hold a worker.
 TEST(HostileConnections, ClientThatStopsSendingIsDroppedAfterTheReadTimeout) {
   ServerOptions limits = hostile_defaults();
-  limits.threads = 1;
-  limits.read_timeout = std::chrono::seconds(1);
+  limits.http_threads = 1;
+  limits.read_timeout_s = 1;
   ReadyServer server(limits);
   const std::string full = normal_request();
   const int fd = connect_to(server.port());
@@ -254,8 +254,8 @@ TEST(HostileConnections, ClientThatStopsReadingIsDroppedAfterTheWriteTimeout) {
   ServerOptions limits = hostile_defaults();
   limits.max_body_bytes = 64u << 20;
   limits.max_pixels = 20'000'000;
-  limits.threads = 1;
-  limits.write_timeout = std::chrono::seconds(1);
+  limits.http_threads = 1;
+  limits.write_timeout_s = 1;
   ReadyServer server(limits);
   // Noise does not compress: the RGBA PNG answer is ~ 4 bytes a pixel, far beyond socket buffers.
   cv::Mat noise(2000, 2000, CV_8UC3);

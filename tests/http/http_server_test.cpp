@@ -20,12 +20,13 @@ namespace {
 
 using nlohmann::json;
 
-using Options = cutout::testing::ServerOptions;
+using Options = config::Settings;
+using cutout::testing::test_settings;
 
 // The in-process server plus a client with a generous read timeout.
 class TestServer : public cutout::testing::InProcessServer {
  public:
-  explicit TestServer(const Options& o = {}) : InProcessServer(o) {}
+  explicit TestServer(const Options& o = test_settings()) : InProcessServer(o) {}
   httplib::Client client() const {
     httplib::Client c("127.0.0.1", port());
     c.set_read_timeout(60, 0);
@@ -96,18 +97,42 @@ TEST(HttpServer, HealthIsReadyWithModelAndDevice) {
 }
 
 TEST(HttpServer, HealthSaysFailedWithTheReason) {
-  Options o;
-  o.model = "not_torchscript.pt";
+  Options o = test_settings("not_torchscript.pt");
   TestServer s(o);
   s.load();
+  // One contract for a failed start on every route: 503 model_failed with the error object, and
+  // no Retry-After (this instance will not recover; it exits and is replaced).
   auto res = s.client().Get("/health");
-  ASSERT_TRUE(res);
-  EXPECT_EQ(res->status, 503);
+  expect_error(res, 503, "model_failed");
   const json body = json::parse(res->body);
   EXPECT_EQ(body["status"], "failed");
-  EXPECT_NE(body["error"].get<std::string>().find("not_torchscript.pt"), std::string::npos);
-  expect_error(s.client().Post("/warmup"), 500, "model_failed");
-  expect_error(s.client().Post("/remove-background", picture_png(), "image/png"), 503, "model_failed");
+  EXPECT_NE(body["error"]["message"].get<std::string>().find("not_torchscript.pt"), std::string::npos);
+  EXPECT_FALSE(res->has_header("Retry-After"));
+  auto warmup = s.client().Post("/warmup");
+  expect_error(warmup, 503, "model_failed");
+  EXPECT_EQ(json::parse(warmup->body)["status"], "failed");
+  EXPECT_FALSE(warmup->has_header("Retry-After"));
+  auto upload = s.client().Post("/remove-background", picture_png(), "image/png");
+  expect_error(upload, 503, "model_failed");
+  EXPECT_FALSE(upload->has_header("Retry-After"));
+}
+
+TEST(HttpServer, WhileLoadingEveryRouteGivesTheSameRetryAfter) {
+  // One policy: the wait a client is told comes from the start-up estimate, not from a constant
+  // per route.
+  TestServer s;  // never loaded: stays "starting"
+  auto health = s.client().Get("/health");
+  auto warmup = s.client().Get("/warmup?timeout_ms=0");
+  auto upload = s.client().Post("/remove-background", picture_png(), "image/png");
+  ASSERT_TRUE(health && warmup && upload);
+  EXPECT_EQ(health->status, 503);
+  expect_error(warmup, 503, "warmup_timeout");
+  expect_error(upload, 503, "not_ready");
+  const std::string retry = health->get_header_value("Retry-After");
+  ASSERT_FALSE(retry.empty());
+  EXPECT_GE(std::stoi(retry), 1);
+  EXPECT_EQ(warmup->get_header_value("Retry-After"), retry);
+  EXPECT_EQ(upload->get_header_value("Retry-After"), retry);
 }
 
 TEST(HttpServer, WarmupWhenReadyAnswersAtOnceWithTheTimeline) {
@@ -205,7 +230,7 @@ TEST(HttpServer, ParametersComeFromQueryOrFormFields) {
 }
 
 TEST(HttpServer, EveryErrorStatusHasAJsonBody) {
-  Options o;
+  Options o = test_settings();
   o.max_body_bytes = 64 * 1024;
   o.max_pixels = 100'000;
   TestServer s(o);
@@ -234,8 +259,7 @@ TEST(HttpServer, EveryErrorStatusHasAJsonBody) {
 }
 
 TEST(HttpServer, QueueFullGets503WithRetryAfter) {
-  Options o;
-  o.model = "slow.pt";
+  Options o = test_settings("slow.pt");
   o.queue_depth = 1;
   TestServer s(o);
   s.load();
@@ -311,8 +335,8 @@ TEST(HttpServer, CorsAllowsListedOriginsOnly) {
 }
 
 TEST(HttpServer, CorsIsOffByDefault) {
-  Options o;
-  o.cors = {};
+  Options o = test_settings();
+  o.cors_origins = {};
   TestServer s(o);
   auto res = s.client().Get("/health/live", {{"Origin", "https://app.example"}});
   ASSERT_TRUE(res);

@@ -36,8 +36,11 @@ std::string encode_with(const cv::Mat& image, const std::string& extension,
   return std::string(buffer.begin(), buffer.end());
 }
 
+// The service's default pixel limit (config::Settings::max_pixels).
+constexpr DecodeLimits kLimits{50'000'000};
+
 // Calls decode_image and returns the cutout::Error it throws (failing the test if it does not).
-Error decode_error(std::string_view bytes, DecodeLimits limits = {}) {
+Error decode_error(std::string_view bytes, DecodeLimits limits = kLimits) {
   try {
     decode_image(bytes, limits);
   } catch (const Error& error) {
@@ -143,7 +146,7 @@ TEST(DecodeImage, EveryPrefixDecodesOrIsInvalid) {
     const std::string file = encode_as(make_picture(12, 9), extension);
     testing::for_each_prefix(file, [&](std::string_view prefix, std::size_t length) {
       try {
-        const DecodedImage image = decode_image(prefix, {});
+        const DecodedImage image = decode_image(prefix, kLimits);
         EXPECT_EQ(image.bgr.size(), cv::Size(12, 9)) << extension << " prefix " << length;
       } catch (const Error& error) {
         EXPECT_TRUE(error.kind() == ErrorKind::InvalidArgument ||
@@ -157,19 +160,19 @@ TEST(DecodeImage, EveryPrefixDecodesOrIsInvalid) {
 TEST(DecodeImage, LosslessFormatsDecodeExactly) {
   const cv::Mat picture = make_picture(33, 21);
   for (const char* extension : {".png", ".bmp", ".tiff"}) {
-    const DecodedImage image = decode_image(encode_as(picture, extension), {});
+    const DecodedImage image = decode_image(encode_as(picture, extension), kLimits);
     expect_well_formed(image);
     EXPECT_TRUE(same(image.bgr, picture)) << extension;
     EXPECT_TRUE(image.alpha.empty()) << extension;
   }
-  EXPECT_EQ(decode_image(encode_as(picture, ".tiff"), {}).format, ImageFormat::Tiff);
-  EXPECT_EQ(decode_image(encode_as(picture, ".bmp"), {}).format, ImageFormat::Bmp);
+  EXPECT_EQ(decode_image(encode_as(picture, ".tiff"), kLimits).format, ImageFormat::Tiff);
+  EXPECT_EQ(decode_image(encode_as(picture, ".bmp"), kLimits).format, ImageFormat::Bmp);
 }
 
 TEST(DecodeImage, LossyFormatsDecodeToTheRightSize) {
   const cv::Mat picture = make_picture(33, 21);
   for (const char* extension : {".jpg", ".webp"}) {
-    const DecodedImage image = decode_image(encode_as(picture, extension), {});
+    const DecodedImage image = decode_image(encode_as(picture, extension), kLimits);
     expect_well_formed(image);
     EXPECT_EQ(image.bgr.size(), picture.size()) << extension;
     EXPECT_LT(cv::norm(image.bgr, picture, cv::NORM_L1) / picture.total() / 3, 8.0) << extension;
@@ -180,14 +183,14 @@ TEST(DecodeImage, GrayscaleBecomesBgr) {
   cv::Mat gray;
   cv::cvtColor(make_picture(20, 10), gray, cv::COLOR_BGR2GRAY);
   for (const char* extension : {".png", ".tiff"}) {
-    const DecodedImage image = decode_image(encode_as(gray, extension), {});
+    const DecodedImage image = decode_image(encode_as(gray, extension), kLimits);
     expect_well_formed(image);
     cv::Mat expected;
     cv::cvtColor(gray, expected, cv::COLOR_GRAY2BGR);
     EXPECT_TRUE(same(image.bgr, expected)) << extension;
     EXPECT_TRUE(image.alpha.empty());
   }
-  const DecodedImage jpeg = decode_image(encode_as(gray, ".jpg"), {});
+  const DecodedImage jpeg = decode_image(encode_as(gray, ".jpg"), kLimits);
   expect_well_formed(jpeg);
   EXPECT_EQ(jpeg.bgr.size(), gray.size());
 }
@@ -198,7 +201,7 @@ TEST(DecodeImage, SixteenBitRoundsEveryValueToEightBits) {
   for (int v = 0; v < 65536; ++v)
     wide.at<std::uint16_t>(v / 256, v % 256) = static_cast<std::uint16_t>(v);
   for (const char* extension : {".png", ".tiff"}) {
-    const DecodedImage image = decode_image(encode_as(wide, extension), {});
+    const DecodedImage image = decode_image(encode_as(wide, extension), kLimits);
     expect_well_formed(image);
     int mismatches = 0;
     for (int v = 0; v < 65536; ++v) {
@@ -215,7 +218,7 @@ TEST(DecodeImage, SixteenBitRoundsEveryValueToEightBits) {
 TEST(DecodeImage, SixteenBitAlphaIsKept) {
   cv::Mat bgra16;
   with_alpha(make_picture(10, 6)).convertTo(bgra16, CV_16UC4, 257.0);
-  const DecodedImage image = decode_image(encode_as(bgra16, ".png"), {});
+  const DecodedImage image = decode_image(encode_as(bgra16, ".png"), kLimits);
   expect_well_formed(image);
   cv::Mat expected_alpha;
   cv::extractChannel(with_alpha(make_picture(10, 6)), expected_alpha, 3);
@@ -227,14 +230,14 @@ TEST(DecodeImage, FloatTiffIsScaledFromUnitRange) {
   cv::Mat gray, unit;
   cv::cvtColor(make_picture(10, 6), gray, cv::COLOR_BGR2GRAY);
   gray.convertTo(unit, CV_32FC1, 1.0 / 255.0);
-  DecodedImage image = decode_image(encode_as(unit, ".tiff"), {});
+  DecodedImage image = decode_image(encode_as(unit, ".tiff"), kLimits);
   expect_well_formed(image);
   cv::Mat expected;
   cv::cvtColor(gray, expected, cv::COLOR_GRAY2BGR);
   EXPECT_TRUE(same(image.bgr, expected));
   // OpenCV writes three-channel float TIFF as SGI LogLuv, which is lossy: compare loosely.
   make_picture(10, 6).convertTo(unit, CV_32FC3, 1.0 / 255.0);
-  image = decode_image(encode_as(unit, ".tiff"), {});
+  image = decode_image(encode_as(unit, ".tiff"), kLimits);
   expect_well_formed(image);
   EXPECT_LE(cv::norm(image.bgr, make_picture(10, 6), cv::NORM_INF), 4.0);
 }
@@ -246,7 +249,7 @@ TEST(DecodeImage, AlphaIsKeptSeparately) {
   const std::vector<std::pair<std::string, std::vector<int>>> encodings = {
       {".png", {}}, {".webp", {cv::IMWRITE_WEBP_QUALITY, 101}}, {".tiff", {}}};
   for (const auto& [extension, params] : encodings) {
-    const DecodedImage image = decode_image(encode_with(bgra, extension, params), {});
+    const DecodedImage image = decode_image(encode_with(bgra, extension, params), kLimits);
     expect_well_formed(image);
     EXPECT_TRUE(same(image.bgr, make_picture(17, 9))) << extension;
     EXPECT_TRUE(same(image.alpha, expected_alpha)) << extension;
@@ -287,7 +290,7 @@ TEST(DecodeImage, JpegOrientationIsApplied) {
     for (const Corners& expected : kCorners) {
       const std::string jpeg =
           testing::jpeg_with_orientation(marked_picture(), expected.orientation, big_endian);
-      const DecodedImage image = decode_image(jpeg, {});
+      const DecodedImage image = decode_image(jpeg, kLimits);
       expect_well_formed(image);
       const bool swapped = expected.orientation >= 5;
       EXPECT_EQ(image.bgr.size(), swapped ? cv::Size(32, 48) : cv::Size(48, 32));
@@ -308,7 +311,7 @@ TEST(DecodeImage, PngAndWebpOrientationTurnsColourAndAlphaAlike) {
       for (const std::string& file :
            {testing::png_with_orientation(bgra, orientation, big_endian),
             testing::webp_with_orientation(bgra, orientation, big_endian)}) {
-        const DecodedImage image = decode_image(file, {});
+        const DecodedImage image = decode_image(file, kLimits);
         expect_well_formed(image);
         EXPECT_TRUE(same(image.bgr, apply_exif_orientation(make_picture(12, 7), orientation)))
             << to_string(image.format) << " orientation " << orientation;

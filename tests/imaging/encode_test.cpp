@@ -15,6 +15,8 @@
 namespace cutout::imaging {
 namespace {
 
+constexpr DecodeLimits kLimits{50'000'000};  // the service default (config::Settings)
+
 using testing::make_picture;
 
 bool same(const cv::Mat& a, const cv::Mat& b) {
@@ -62,7 +64,7 @@ TEST(EncodeImage, PngIsLosslessForEveryChannelCountAndLevel) {
 
 TEST(EncodeImage, PngRoundTripsThroughOurDecoder) {
   const cv::Mat bgra = bgra_picture(20, 12);
-  const DecodedImage decoded = decode_image(encode_image(bgra, OutputFormat::Png, {}), {});
+  const DecodedImage decoded = decode_image(encode_image(bgra, OutputFormat::Png, {}), kLimits);
   cv::Mat alpha;
   cv::extractChannel(bgra, alpha, 3);
   EXPECT_TRUE(same(decoded.bgr, make_picture(20, 12)));

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds and runs the tests under sanitizers, in a scratch build directory:
-#   asan_ubsan  cutout_tests (unit, imaging, HTTP: all of them) and the fuzz targets' replays
+#   asan_ubsan  cutout_unit_tests and cutout_http_tests (unit, imaging, HTTP: all of them) and the fuzz targets' replays
 #               (seeds and fuzz/regressions/) with AddressSanitizer + UndefinedBehaviorSanitizer
 #   tsan        the concurrency tests with ThreadSanitizer (see TSAN_FILTER below for which and why)
 # Only the targets run here are built, at -O1. The compiler is CMake's default (GCC on Debian: its
@@ -14,7 +14,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 case $kind in
   asan_ubsan) flags="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
-              targets=(cutout_tests request_fuzz_replay metadata_fuzz_replay) ;;
+              targets=(cutout_unit_tests cutout_http_tests request_fuzz_replay metadata_fuzz_replay) ;;
   tsan)       flags="-fsanitize=thread"
               targets=(cutout_concurrency_tests cutout_blackbox_test cutout-server) ;;
   *) echo "unknown kind $kind" >&2; exit 2 ;;
@@ -38,7 +38,8 @@ echo "sanitizer build ($kind): $((SECONDS - start)) s"
 start=$SECONDS
 case $kind in
   asan_ubsan)
-    "$dir/tests/cutout_tests" --gtest_brief=1
+    "$dir/tests/cutout_unit_tests" --gtest_brief=1
+    "$dir/tests/cutout_http_tests" --gtest_brief=1
     "$src/fuzz/replay.sh" "$dir/tests/request_fuzz_replay" request "$dir/fuzz-seeds" "$python"
     "$src/fuzz/replay.sh" "$dir/tests/metadata_fuzz_replay" metadata "$dir/fuzz-seeds" "$python"
     ;;

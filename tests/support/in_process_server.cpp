@@ -4,18 +4,20 @@
 
 namespace cutout::testing {
 
-InProcessServer::InProcessServer(ServerOptions o)
-    : loader_(readiness_, service::LoadPlan{fixture_path(o.model), engine::DeviceSetting::Cpu,
-                                            engine::PrecisionSetting::Auto, 32, 1}),
-      gate_(static_cast<std::size_t>(o.queue_depth)),
-      remover_(readiness_, loader_, gate_, imaging::DecodeLimits{o.max_pixels}, imaging::EncodeOptions{}),
-      server_(http::AppContext{readiness_, loader_, remover_},
-              http::HttpOptions{"127.0.0.1", 0, o.threads, o.max_body_bytes, o.cors, o.read_timeout,
-                                o.write_timeout}) {
-  port_ = server_.bind();
-  server_.start();
+config::Settings test_settings(const std::string& fixture_model) {
+  config::Settings s;
+  s.host = "127.0.0.1";
+  s.port = 0;
+  s.model_path = fixture_path(fixture_model);
+  s.device = DeviceSetting::Cpu;
+  s.input_size = 32;
+  s.max_body_bytes = 1u << 20;
+  s.max_pixels = 4'000'000;
+  s.queue_depth = 4;
+  s.cors_origins = {"https://app.example"};
+  return s;
 }
 
-InProcessServer::~InProcessServer() { server_.stop(); }
+InProcessServer::InProcessServer(config::Settings settings) : app_(std::move(settings)) { app_.listen(); }
 
 }  // namespace cutout::testing

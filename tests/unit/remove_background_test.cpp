@@ -5,6 +5,8 @@
 #include <opencv2/imgproc.hpp>
 
 #include "cutout/core/error.hpp"
+#include "cutout/engine/inference_gate.hpp"
+#include "cutout/engine/model.hpp"
 #include "support/fixtures.hpp"
 #include "support/test_images.hpp"
 
@@ -25,8 +27,8 @@ std::string png(const cv::Mat& image) { return cutout::testing::encode_as(image,
 class RemoveBackgroundTest : public ::testing::Test {
  protected:
   explicit RemoveBackgroundTest(const std::string& model = "tiny.pt")
-      : loader_(readiness_, LoadPlan{fixture_path(model), engine::DeviceSetting::Cpu,
-                                     engine::PrecisionSetting::Auto, 32, 1}),
+      : loader_(readiness_, LoadPlan{fixture_path(model), DeviceSetting::Cpu,
+                                     PrecisionSetting::Auto, 32, 1}),
         gate_(4),
         remover_(readiness_, loader_, gate_, imaging::DecodeLimits{1'000'000}, imaging::EncodeOptions{}) {}
 
@@ -121,10 +123,10 @@ TEST_F(RemoveBackgroundTest, DecoderErrorsPassThrough) {
 
 TEST(RemoveBackgroundFailed, SaysTheModelFailed) {
   Readiness readiness;
-  ModelLoader loader(readiness, LoadPlan{fixture_path("truncated.pt"), engine::DeviceSetting::Cpu,
-                                         engine::PrecisionSetting::Auto, 32, 1});
+  ModelLoader loader(readiness, LoadPlan{fixture_path("truncated.pt"), DeviceSetting::Cpu,
+                                         PrecisionSetting::Auto, 32, 1});
   engine::InferenceGate gate(1);
-  BackgroundRemover remover(readiness, loader, gate, {}, {});
+  BackgroundRemover remover(readiness, loader, gate, imaging::DecodeLimits{1'000'000}, {});
   loader.load();
   ASSERT_EQ(readiness.phase(), Phase::Failed);
   EXPECT_NE(readiness.failure_reason().find("truncated.pt"), std::string::npos);
@@ -132,7 +134,29 @@ TEST(RemoveBackgroundFailed, SaysTheModelFailed) {
     remover.remove("x", {});
     ADD_FAILURE();
   } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::ModelFailed);
     EXPECT_EQ(e.type(), "model_failed");
+  }
+}
+
+// LibTorch's own exceptions do not leave the service layer: the HTTP layer sees a cutout::Error
+// whose client message is generic and whose detail (for the log) is LibTorch's message.
+TEST(RemoveBackgroundFailed, LibTorchErrorsBecomeInternalErrors) {
+  Readiness readiness;
+  ModelLoader loader(readiness, LoadPlan{fixture_path("fails_in_forward.pt"), DeviceSetting::Cpu,
+                                         PrecisionSetting::Auto, 32, 0});  // no warm-up to fail
+  engine::InferenceGate gate(1);
+  BackgroundRemover remover(readiness, loader, gate, imaging::DecodeLimits{1'000'000}, {});
+  loader.load();
+  ASSERT_EQ(readiness.phase(), Phase::Ready) << readiness.failure_reason();
+  try {
+    remover.remove(cutout::testing::encode_as(cutout::testing::make_picture(16, 16), ".png"), {});
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Internal);
+    EXPECT_EQ(e.type(), "inference_failed");
+    EXPECT_EQ(std::string(e.what()).find("reshape"), std::string::npos) << e.what();
+    EXPECT_NE(e.detail().find("shape"), std::string::npos) << e.detail();
   }
 }
 
@@ -141,10 +165,10 @@ TEST(RemoveBackgroundPipeline, MaskEqualsTheChannelTheModelSaw) {
   for (const auto& [model, channel] : {std::pair<std::string, int>{"first_channel_rgb.pt", 2},
                                        std::pair<std::string, int>{"first_channel_bgr_16.pt", 0}}) {
     Readiness readiness;
-    ModelLoader loader(readiness, LoadPlan{fixture_path(model), engine::DeviceSetting::Cpu,
-                                           engine::PrecisionSetting::Auto, 32, 0});
+    ModelLoader loader(readiness, LoadPlan{fixture_path(model), DeviceSetting::Cpu,
+                                           PrecisionSetting::Auto, 32, 0});
     engine::InferenceGate gate(1);
-    BackgroundRemover remover(readiness, loader, gate, {}, {});
+    BackgroundRemover remover(readiness, loader, gate, imaging::DecodeLimits{1'000'000}, {});
     loader.load();
     ASSERT_TRUE(readiness.ready()) << readiness.failure_reason();
     // An image of the model's own size needs no resize: the mask must equal that channel.

@@ -21,7 +21,8 @@ class SettingsTest : public ::testing::Test {
     return parse_settings(static_cast<int>(args.size()), args.data());
   }
   static constexpr const char* kEnv[] = {"PORT", "CUTOUT_MODEL", "CUTOUT_DEVICE", "CUTOUT_WARMUP_RUNS",
-                                         "CUTOUT_CORS_ORIGIN", "CUTOUT_LOG_FORMAT", "CUTOUT_PRECISION"};
+                                         "CUTOUT_CORS_ORIGIN", "CUTOUT_LOG_FORMAT", "CUTOUT_PRECISION",
+                                         "CUTOUT_READ_TIMEOUT_S", "CUTOUT_WRITE_TIMEOUT_S"};
 };
 
 TEST_F(SettingsTest, DefaultsAreTheDocumentedOnes) {
@@ -30,12 +31,22 @@ TEST_F(SettingsTest, DefaultsAreTheDocumentedOnes) {
   EXPECT_EQ(out.settings.port, 8080);
   EXPECT_EQ(out.settings.host, "0.0.0.0");
   EXPECT_EQ(out.settings.model_path, "models/default.pt");
-  EXPECT_EQ(out.settings.device, engine::DeviceSetting::Auto);
-  EXPECT_EQ(out.settings.precision, engine::PrecisionSetting::Auto);
+  EXPECT_EQ(out.settings.device, DeviceSetting::Auto);
+  EXPECT_EQ(out.settings.precision, PrecisionSetting::Auto);
   EXPECT_EQ(out.settings.max_body_bytes, 32u * 1024u * 1024u);
   EXPECT_EQ(out.settings.max_pixels, 50'000'000u);
   EXPECT_TRUE(out.settings.cors_origins.empty());
   EXPECT_EQ(out.settings.log_format, LogFormat::Json);
+  EXPECT_EQ(out.settings.read_timeout_s, 30);
+  EXPECT_EQ(out.settings.write_timeout_s, 30);
+}
+
+TEST_F(SettingsTest, Fp16OnCpuIsRefusedAtStartWithTheReason) {
+  const auto out = parse({"--device", "cpu", "--precision", "fp16"});
+  EXPECT_TRUE(out.exit_now);
+  EXPECT_EQ(out.exit_code, 2);
+  EXPECT_NE(out.output.find("fp16 needs a cuda device"), std::string::npos) << out.output;
+  EXPECT_FALSE(parse({"--device", "auto", "--precision", "fp16"}).exit_now);  // decided at load
 }
 
 TEST_F(SettingsTest, FlagsAreRead) {
@@ -44,8 +55,8 @@ TEST_F(SettingsTest, FlagsAreRead) {
                           "https://a.example, https://b.example/", "--log-format", "text"});
   ASSERT_FALSE(out.exit_now) << out.output;
   EXPECT_EQ(out.settings.port, 9000);
-  EXPECT_EQ(out.settings.device, engine::DeviceSetting::Cpu);
-  EXPECT_EQ(out.settings.precision, engine::PrecisionSetting::Fp32);
+  EXPECT_EQ(out.settings.device, DeviceSetting::Cpu);
+  EXPECT_EQ(out.settings.precision, PrecisionSetting::Fp32);
   EXPECT_EQ(out.settings.model_path, "/m.pt");
   EXPECT_EQ(out.settings.warmup_runs, 0);
   EXPECT_EQ(out.settings.cors_origins, (std::vector<std::string>{"https://a.example", "https://b.example"}));
@@ -60,7 +71,7 @@ TEST_F(SettingsTest, EnvironmentTwinsAreReadAndFlagsWin) {
   ASSERT_FALSE(out.exit_now) << out.output;
   EXPECT_EQ(out.settings.port, 7070);
   EXPECT_EQ(out.settings.model_path, "/env.pt");
-  EXPECT_EQ(out.settings.device, engine::DeviceSetting::Cuda);
+  EXPECT_EQ(out.settings.device, DeviceSetting::Cuda);
   out = parse({"--port", "7171"});
   EXPECT_EQ(out.settings.port, 7171);
 }
@@ -68,7 +79,8 @@ TEST_F(SettingsTest, EnvironmentTwinsAreReadAndFlagsWin) {
 TEST_F(SettingsTest, BadValuesStopWithOneLineAndExitCode2) {
   for (const auto& args : std::vector<std::vector<const char*>>{
            {"--port", "http"}, {"--port", "70000"}, {"--device", "gpu"}, {"--precision", "int8"},
-           {"--warmup-runs", "-1"}, {"--log-format", "xml"}, {"--no-such-flag"}, {"--model", ""}}) {
+           {"--warmup-runs", "-1"}, {"--log-format", "xml"}, {"--no-such-flag"}, {"--model", ""},
+           {"--device", "cpu", "--precision", "fp16"}, {"--read-timeout-s", "0"}}) {
     const auto out = parse(args);
     EXPECT_TRUE(out.exit_now) << args[0];
     EXPECT_EQ(out.exit_code, 2) << args[0];

@@ -95,11 +95,11 @@ TEST(StartupProgress, TheLoaderEstimatesFromItsFileAndCorrectsForTheChosenDevice
   const std::string path = cutout::testing::fixture_path("slow.pt");
   const auto bytes = std::filesystem::file_size(path);
   Readiness cpu;
-  ModelLoader pinned(cpu, LoadPlan{path, engine::DeviceSetting::Cpu, engine::PrecisionSetting::Auto, 32, 3});
+  ModelLoader pinned(cpu, LoadPlan{path, DeviceSetting::Cpu, PrecisionSetting::Auto, 32, 3});
   EXPECT_EQ(cpu.typical_durations(), typical_phase_durations(false, bytes, 3));
 
   Readiness r;
-  ModelLoader loader(r, LoadPlan{path, engine::DeviceSetting::Auto, engine::PrecisionSetting::Auto, 32, 2});
+  ModelLoader loader(r, LoadPlan{path, DeviceSetting::Auto, PrecisionSetting::Auto, 32, 2});
   EXPECT_EQ(r.typical_durations(), typical_phase_durations(true, bytes, 2));  // auto: a GPU until known
   loader.load();
   ASSERT_TRUE(r.ready());

@@ -1,0 +1,45 @@
+#pragma once
+// Every setting of cutout-server: a flag with an environment twin, a default shown by --help.
+// A bad value stops the start with one clear line and exit code 2. The defaults below are the
+// only ones: the option structs of the lower layers have none and are filled from these by
+// app::App (src/app), which main, the in-process test server and the request fuzzer all use.
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "cutout/core/compute_settings.hpp"
+#include "cutout/logging/logging.hpp"
+
+namespace cutout::config {
+
+struct Settings {
+  int port = 8080;
+  std::string host = "0.0.0.0";
+  std::string model_path = "models/default.pt";
+  DeviceSetting device = DeviceSetting::Auto;
+  PrecisionSetting precision = PrecisionSetting::Auto;
+  int input_size = 1024;        // for model files without cutout.json
+  int warmup_runs = 1;
+  int http_threads = 8;
+  int queue_depth = 8;          // requests waiting for or running a forward pass
+  std::size_t max_body_bytes = 32u * 1024u * 1024u;
+  std::size_t max_pixels = 50'000'000;
+  std::vector<std::string> cors_origins;  // exact origins, or "*"
+  int read_timeout_s = 30;   // a client that stops sending is dropped
+  int write_timeout_s = 30;  // a client that stops reading is dropped
+  LogFormat log_format = LogFormat::Json;
+  int fail_exit_delay_ms = 5000;  // how long a failed start keeps answering /health
+};
+
+struct ParseOutcome {
+  Settings settings;
+  bool exit_now = false;  // --help / --version, or an error
+  int exit_code = 0;
+  std::string output;     // what to print before exiting (help text or the one error line)
+};
+
+// Reads flags, then the environment for flags not given. Never exits the process itself.
+ParseOutcome parse_settings(int argc, const char* const* argv);
+
+}  // namespace cutout::config

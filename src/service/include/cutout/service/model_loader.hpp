@@ -1,0 +1,63 @@
+#pragma once
+// Start-up on one background thread: choose the device, load the model, warm it up, mark ready.
+// Exactly once: no retries, no sleeps, no lock held while loading. A failure becomes the Failed
+// state with its reason; the process decides what to do next (see main).
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "cutout/core/compute_settings.hpp"
+#include "cutout/service/readiness.hpp"
+
+namespace cutout::engine {
+class Model;  // LibTorch stays behind this layer: its headers are not needed to include this one
+}
+
+namespace cutout::service {
+
+// What to load and how. No defaults here: app::App fills it from config::Settings.
+struct LoadPlan {
+  std::string model_path;
+  DeviceSetting device;
+  PrecisionSetting precision;
+  int default_input_size;  // for files without cutout.json
+  int warmup_runs;
+};
+
+// What /health says about the loaded model.
+struct ModelInfo {
+  std::string name;
+  std::string mode;
+  int input_width = 0;
+  int input_height = 0;
+  bool metadata_embedded = false;
+  std::string device;
+  std::string precision;
+};
+
+class ModelLoader {
+ public:
+  ModelLoader(Readiness& readiness, LoadPlan plan);
+  ~ModelLoader();  // joins the thread
+  ModelLoader(const ModelLoader&) = delete;
+  ModelLoader& operator=(const ModelLoader&) = delete;
+
+  void start();        // runs load() on a background thread
+  void load();         // the whole start-up, on the calling thread (used by start and by tests)
+  void join();
+
+  // Non-null once the readiness state is Ready; the model lives as long as the loader.
+  engine::Model* model() const;
+  ModelInfo info() const;  // meaningful once Ready
+
+ private:
+  Readiness& readiness_;
+  LoadPlan plan_;
+  std::uintmax_t model_file_bytes_ = 0;  // for the start-up estimate only
+  std::unique_ptr<engine::Model> model_;  // written before Ready is published, read after
+  std::thread thread_;
+};
+
+}  // namespace cutout::service

@@ -1,0 +1,60 @@
+#pragma once
+// The use case: image bytes in, cut-out bytes out. Decoding, preprocessing and encoding run on the
+// caller's thread, in parallel with other requests; only the forward pass waits its turn.
+
+#include <string>
+#include <string_view>
+
+#include "cutout/imaging/decode.hpp"
+#include "cutout/imaging/encode.hpp"
+#include "cutout/service/model_loader.hpp"
+#include "cutout/service/readiness.hpp"
+#include "cutout/service/request_options.hpp"
+
+namespace cutout::engine {
+class InferenceGate;
+}
+
+namespace cutout::service {
+
+struct StageTimings {
+  double decode_ms = 0;
+  double preprocess_ms = 0;
+  double queue_ms = 0;      // waiting for the model
+  double inference_ms = 0;  // the forward pass itself
+  double postprocess_ms = 0;
+  double encode_ms = 0;
+};
+
+struct RemoveBackgroundResult {
+  std::string body;
+  std::string content_type;
+  int width = 0;
+  int height = 0;
+  StageTimings timings;
+};
+
+class BackgroundRemover {
+ public:
+  BackgroundRemover(const Readiness& readiness, const ModelLoader& loader,
+                    engine::InferenceGate& gate, imaging::DecodeLimits limits,
+                    imaging::EncodeOptions encode_options);
+
+  // Throws cutout::Error only: NotReady ("not_ready") while loading, ModelFailed
+  // ("model_failed") after a failed start, the decoder's errors, Overloaded ("queue_full") when
+  // the queue is full, Internal ("inference_failed", "image_processing_failed") when LibTorch or
+  // OpenCV fail, with their message in Error::detail().
+  RemoveBackgroundResult remove(std::string_view image_bytes,
+                                const RemoveBackgroundOptions& options) const;
+
+ private:
+  RemoveBackgroundResult run(std::string_view image_bytes, const RemoveBackgroundOptions& options) const;
+
+  const Readiness& readiness_;
+  const ModelLoader& loader_;
+  engine::InferenceGate& gate_;
+  imaging::DecodeLimits limits_;
+  imaging::EncodeOptions encode_options_;
+};
+
+}  // namespace cutout::service
