@@ -321,7 +321,8 @@ class Runner {
     reset_peak(device_);
     // Capture needs a side stream, and the ops must have run on it once first (lazy
     // initialisation such as cuBLAS workspaces or cuDNN plans may not happen inside a capture).
-    auto static_in = x.clone();
+    // Captured on another picture than x: the check below copies x in, as a request would.
+    auto static_in = input(1);
     torch::Tensor static_out;
     at::cuda::CUDAGraph graph;
     const auto t_capture = Clock::now();
