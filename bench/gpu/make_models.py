@@ -1,12 +1,19 @@
 #!/usr/bin/env python3
 """The GPU benchmark's model files, made on the machine itself (model files cannot travel with
-the working tree): one deterministic random InSPyReNet-SwinB, one trace, three files.
+the working tree, and that machine has no network): one deterministic random InSPyReNet-SwinB, one
+trace, three files; and one deterministic random IS-Net.
 
 * ``inspyrenet-SIZE-random.pth``: float32 state dict, the eager peer's checkpoint (the form of
   transparent-background's ckpt_base.pth);
 * ``inspyrenet-SIZE-fp32.pt`` / ``inspyrenet-SIZE-fp16.pt``: the TorchScript export with float32
   and float16 stored weights (what ``models/export.py inspyrenet --random-init 0 --weights ...``
   writes), loaded by cutout's engine and the jit peer.
+
+* ``isnet-random-fp16.pt``: IS-Net (models/isnet/model.py) with PyTorch's default initialisation
+  from a fixed seed, traced and saved by models/isnet/convert.py's own trace() and save() (fp16
+  weights, cutout.json at 1024x1024): the shipped default model's architecture, graph and file
+  form, without its weights (the ONNX cannot be fetched there). Timing does not depend on the
+  weights' values: the same kernels run on the same shapes.
 
 It uses models/inspyrenet/export.py's own steps (random_init, prepare_for_export, trace,
 store_weights_as, metadata) but initialises and traces once instead of twice: on the GPU machine
@@ -28,6 +35,8 @@ import torch  # noqa: E402
 from models import cutout_meta  # noqa: E402
 from models.inspyrenet import export as ins  # noqa: E402
 from models.inspyrenet.model import InSPyReNetSwinB  # noqa: E402
+from models.isnet import convert as isnet_convert  # noqa: E402  (puts models/ on sys.path)
+from isnet.model import ISNet  # noqa: E402
 
 
 def _save(traced, size, dtype_name, path):
@@ -59,13 +68,34 @@ def make(directory, size, seed=0):
     return files
 
 
+def make_isnet(directory, seed=0):
+    """IS-Net with seeded default-initialised weights, in the converter's file form (fp16)."""
+    os.makedirs(directory, exist_ok=True)
+    path = os.path.join(directory, "isnet-random-fp16.pt")
+    if os.path.isfile(path):
+        return path
+    t0 = time.time()
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        traced = isnet_convert.trace(ISNet().eval())
+    isnet_convert.save(traced, path, "fp16", {"source": f"random init (torch.manual_seed({seed}))",
+                                              "converter": "bench/gpu/make_models.py"})
+    print(f"make_models: IS-Net {time.time() - t0:.1f} s", file=sys.stderr, flush=True)
+    return path
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--dir", required=True)
     p.add_argument("--size", type=int, default=1024, choices=[384, 1024])
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--only", choices=["inspyrenet", "isnet"], help="make one model's files only")
     a = p.parse_args()
-    files = make(a.dir, a.size, a.seed)
+    files = {}
+    if a.only != "isnet":
+        files.update(make(a.dir, a.size, a.seed))
+    if a.only != "inspyrenet":
+        files["isnet"] = make_isnet(a.dir, a.seed)
     print(json.dumps({k: {"path": v, "bytes": os.path.getsize(v)} for k, v in files.items()}))
     return 0
 

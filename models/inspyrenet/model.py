@@ -7,7 +7,8 @@ pass at the construction size (no low/high-resolution blending, as Remover uses 
     backbone -> five features -> context modules -> decoder (H/8 map d3)
     SICA at H/4, H/2, H -> Laplacian residuals p2, p1, p0
     d2 = expand(d3) + p2, d1 = expand(d2) + p1, d0 = expand(d1) + p0
-    pred = sigmoid(d0), min-max normalised over the whole tensor (+1e-8)
+    pred = sigmoid(d0), min-max normalised (+1e-8) per image (the reference: over the whole
+    tensor, the same at batch 1)
 
 The state dict is exactly the published checkpoints' layout (1625 keys), see
 shared/reference/inspyrenet_swinb_state_dict.json and tests/python/test_inspyrenet_layout.py.
@@ -84,7 +85,13 @@ class InSPyReNetSwinB(nn.Module):
         return [d3, d2, d1, d0]
 
     def forward(self, x):
-        """[B,3,H,W] normalised RGB -> [B,1,H,W] in [0, 1] (min-max over the whole batch tensor)."""
+        """[B,3,H,W] normalised RGB -> [B,1,H,W] in [0, 1], min-max normalised per image.
+
+        The reference normalises over the whole tensor, which it only ever runs at batch 1; per
+        image is the same values at batch 1 (min and max are exact) and keeps the images of a
+        batch independent of each other."""
         d0 = self.saliency(x)[-1]
         pred = torch.sigmoid(d0)
-        return (pred - pred.min()) / (pred.max() - pred.min() + 1e-8)
+        lo = pred.amin(dim=(1, 2, 3), keepdim=True)
+        hi = pred.amax(dim=(1, 2, 3), keepdim=True)
+        return (pred - lo) / (hi - lo + 1e-8)

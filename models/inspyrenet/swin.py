@@ -32,10 +32,14 @@ def _to_windows(t, ws):
 
 
 def _from_windows(win, ws, h, w):
-    """Inverse of _to_windows: [B * nW, ws, ws, C] -> [B, H, W, C]."""
-    b = int(win.shape[0] / (h * w / ws / ws))
-    t = win.view(b, h // ws, w // ws, ws, ws, -1)
-    return t.permute(0, 1, 3, 2, 4, 5).contiguous().view(b, h, w, -1)
+    """Inverse of _to_windows: [B * nW, ws, ws, C] -> [B, H, W, C].
+
+    The batch is left to view's -1 and the channels read from the tensor: a batch size computed
+    here with int() would be baked into a trace as a constant (the trace at batch 1 would then
+    refuse, or silently mis-shape, a batch of 2)."""
+    c = win.shape[3]
+    t = win.view(-1, h // ws, w // ws, ws, ws, c)
+    return t.permute(0, 1, 3, 2, 4, 5).contiguous().view(-1, h, w, c)
 
 
 def _band_labels(n, ws, shift):

@@ -6,6 +6,7 @@ times (float32, fp16-stored as float32, float64): about 2-3 minutes on 2 CPU cor
   * cutout.json present and correct in one file, absent from the other;
   * the fp16 file holds float16 weights, float32 BatchNorm statistics, int64 indices;
   * the fp16 file converted to float32 gives the fp32 file's output within fp16 rounding;
+  * batch 2 through the batch-1 trace equals two batch-1 runs (tight float32 tolerance);
   * dtype-agnostic trace: every tensor of the module cast to float64 the way LibTorch's
     Module::to(dtype) does it (integer buffers included) runs a float64 input and returns float64
     close to the float32 result, so no float32 constant or fixed dtype is baked into the graph.
@@ -111,6 +112,21 @@ class ExportRoundTripTest(_WorkDir, unittest.TestCase):
         d = (self.y16 - self.y32).abs()
         self.assertLess(float(d.max()), 0.06)
         self.assertLess(float(d.mean()), 0.002)
+
+    def test_batch_of_two_equals_two_single_runs(self):
+        # The file is traced at batch 1; a server batching requests (and the GPU benchmark's batch
+        # sweep) runs it at batch N. A batch size taken as a constant in the trace (int() of a
+        # shape, a literal 1 in a view) would fail or mix the images; a whole-batch min-max would
+        # make each mask depend on the other image.
+        m = torch.jit.load(self.f32, map_location="cpu").eval()
+        x2 = normalise(synthetic_image(384, 384, seed=6))
+        with torch.no_grad():
+            y2 = m(x2)
+            both = m(torch.cat([self.x, x2]))
+        self.assertEqual(tuple(both.shape), (2, 1, 384, 384))
+        self.assertLess(float((both[0:1] - self.y32).abs().max()), 5e-5)
+        self.assertLess(float((both[1:2] - y2).abs().max()), 5e-5)
+        self.assertGreater(float((y2 - self.y32).abs().max()), 0.1)  # two different masks
 
     def test_graph_has_no_device_or_tensor_constants(self):
         # A device literal or a non-scalar tensor constant in the graph would stay on the CPU (or

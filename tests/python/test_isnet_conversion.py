@@ -138,6 +138,18 @@ class TestConvertedModel(unittest.TestCase):
             yh = g(x.to("cuda").half()).float().cpu()
             self.assertLess((yh - y32).abs().max().item(), 5e-2)
 
+    def test_batch_of_two_equals_two_single_runs(self):
+        """The file is traced at batch 1; a batch of two must give each image its own mask."""
+        m = torch.jit.load(MODEL, map_location="cpu").float()
+        a = torch.from_numpy(normalise(deterministic_image(256, 256), self.meta))
+        b = torch.from_numpy(normalise(deterministic_image(256, 256)[::-1].copy(), self.meta))
+        both = m(torch.cat([a, b]))
+        self.assertEqual(tuple(both.shape), (2, 1, 256, 256))
+        ya, yb = m(a), m(b)
+        self.assertLess((both[0:1] - ya).abs().max().item(), 1e-5)
+        self.assertLess((both[1:2] - yb).abs().max().item(), 1e-5)
+        self.assertGreater((ya - yb).abs().max().item(), 0.1)  # two different masks
+
     def test_fp16_storage_widened_equals_fp32_storage(self):
         _need(ONNX, "the reassembled ONNX")
         with tempfile.TemporaryDirectory() as tmp:
