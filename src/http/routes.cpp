@@ -12,6 +12,7 @@
 #include "cutout/core/error.hpp"
 #include "cutout/core/process_clock.hpp"
 #include "cutout/http/error_response.hpp"
+#include "cutout/http/upload.hpp"
 #include "cutout/http/web_page.hpp"
 #include "cutout/service/startup_progress.hpp"
 
@@ -119,8 +120,6 @@ void handle_warmup(const AppContext& ctx, const httplib::Request& req, httplib::
   send_json(res, 503, body);
 }
 
-bool starts_with(const std::string& text, const char* prefix) { return text.rfind(prefix, 0) == 0; }
-
 std::string format_ms(double ms) {
   char buf[32];
   std::snprintf(buf, sizeof(buf), "%.1f", ms);
@@ -134,79 +133,10 @@ std::string server_timing(const service::StageTimings& t) {
          ", postprocess;dur=" + format_ms(t.postprocess_ms) + ", encode;dur=" + format_ms(t.encode_ms);
 }
 
-// The request body as read through httplib's content reader, so that the limit holds for bodies
-// of unannounced length too (chunked): reading stops at the limit instead of after the whole body.
-// (Announced lengths over the limit were refused by the server's pre-routing hook, unread.)
-struct Upload {
-  std::string body;                                // a raw upload
-  std::vector<httplib::MultipartFormData> parts;  // or the multipart parts
-  bool over_limit = false;
-  bool read_ok = false;
-};
-
-Upload read_upload(const httplib::Request& req, const httplib::ContentReader& reader,
-                   std::size_t max_body) {
-  Upload upload;
-  std::size_t total = 0;
-  const auto admit = [&](std::size_t n) {
-    total += n;
-    upload.over_limit = total > max_body;
-    return !upload.over_limit;
-  };
-  if (req.is_multipart_form_data()) {
-    upload.read_ok = reader(
-        [&](const httplib::MultipartFormData& header) {
-          upload.parts.push_back(header);
-          return true;
-        },
-        [&](const char* data, std::size_t n) {
-          if (!admit(n) || upload.parts.empty()) return false;
-          upload.parts.back().content.append(data, n);
-          return true;
-        });
-  } else {
-    upload.read_ok = reader([&](const char* data, std::size_t n) {
-      if (!admit(n)) return false;
-      upload.body.append(data, n);
-      return true;
-    });
-  }
-  return upload;
-}
-
 void handle_remove_background(const AppContext& ctx, const httplib::Request& req,
                               const Upload& upload, httplib::Response& res) {
   service::Parameters parameters(req.params.begin(), req.params.end());
-  std::string_view image;
-  if (req.is_multipart_form_data()) {
-    const httplib::MultipartFormData* part = nullptr;
-    for (const auto& field : upload.parts) {
-      if (field.name == "image" || field.name == "file") {
-        if (part == nullptr) part = &field;
-      } else if (field.filename.empty()) {
-        parameters.emplace_back(field.name, field.content);
-      } else {
-        throw Error(ErrorKind::InvalidArgument, "unknown_parameter",
-                    "unexpected file part '" + field.name + "' (send the image as part 'image')");
-      }
-    }
-    if (part == nullptr || part->content.empty()) {
-      throw Error(ErrorKind::InvalidArgument, "missing_image",
-                  "multipart body has no non-empty part named 'image' (or 'file')");
-    }
-    image = part->content;
-  } else {
-    const std::string type = req.get_header_value("Content-Type");
-    if (!starts_with(type, "image/") && !starts_with(type, "application/octet-stream")) {
-      throw Error(ErrorKind::UnsupportedMediaType, "unsupported_media_type",
-                  "send the image as multipart/form-data part 'image', or as the raw body with "
-                  "Content-Type image/* or application/octet-stream (got '" + type + "')");
-    }
-    if (upload.body.empty()) {
-      throw Error(ErrorKind::InvalidArgument, "missing_image", "the request body is empty");
-    }
-    image = upload.body;
-  }
+  const std::string_view image = image_from(upload, parameters);
   const service::RemoveBackgroundOptions options = service::parse_remove_background_options(parameters);
   service::RemoveBackgroundResult result = ctx.remover.remove(image, options);
   res.status = 200;
@@ -233,24 +163,18 @@ void register_routes(httplib::Server& server, const AppContext& context, std::si
               [ctx, max_body_bytes](const httplib::Request& req, httplib::Response& res,
                                     const httplib::ContentReader& reader) {
                 try {
-                  const Upload upload = read_upload(req, reader, max_body_bytes);
-                  if (upload.over_limit) {
-                    send_error_and_close(
-                        res, ErrorReply{413, "body_too_large",
-                                        "the request body is over the limit of " +
-                                            std::to_string(max_body_bytes) + " bytes",
-                                        std::nullopt});
+                  // Reading the body (limits, Content-Type, multipart framing) answers on its
+                  // own, closing the connection when the body was not read to its end.
+                  const UploadResult read = read_upload(req, reader, max_body_bytes);
+                  if (read.error) {
+                    if (read.close) {
+                      send_error_and_close(res, *read.error);
+                    } else {
+                      send_error(res, *read.error);
+                    }
                     return;
                   }
-                  if (!upload.read_ok) {
-                    // Unparsable multipart, or a client that stopped sending: what is left of the
-                    // body is unknown, so the connection goes too.
-                    send_error_and_close(res, ErrorReply{400, "bad_request",
-                                                         "the request body could not be read or parsed",
-                                                         std::nullopt});
-                    return;
-                  }
-                  handle_remove_background(*ctx, req, upload, res);
+                  handle_remove_background(*ctx, req, read.upload, res);
                 } catch (...) {
                   send_error(res, describe_exception(std::current_exception()));
                 }
