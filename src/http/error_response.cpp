@@ -16,6 +16,8 @@ namespace {
 constexpr int kRetryAfterNotReadyS = 5;
 constexpr int kRetryAfterBusyS = 1;
 
+thread_local std::string t_error_type;
+
 ErrorReply from_error(const Error& e) {
   ErrorReply r;
   r.type = e.type();
@@ -91,13 +93,19 @@ std::string error_json(const ErrorReply& reply) {
   return error_object(reply).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+const std::string& error_type_on_this_thread() noexcept { return t_error_type; }
+
+void clear_error_type_on_this_thread() noexcept { t_error_type.clear(); }
+
 void send_error(httplib::Response& response, const ErrorReply& reply) {
+  t_error_type = reply.type;
   response.status = reply.status;
   if (reply.retry_after_s) response.set_header("Retry-After", std::to_string(*reply.retry_after_s));
   response.set_content(error_json(reply), "application/json");
 }
 
 void send_error_and_close(httplib::Response& response, const ErrorReply& reply) {
+  t_error_type = reply.type;
   response.status = reply.status;
   if (reply.retry_after_s) response.set_header("Retry-After", std::to_string(*reply.retry_after_s));
   response.set_header("Connection", "close");

@@ -31,6 +31,12 @@ ErrorReply reply_for_status(int status);
 nlohmann::json error_object(const ErrorReply& reply);
 std::string error_json(const ErrorReply& reply);
 
+// The type of the error answer last made on this thread by send_error or send_error_and_close
+// ("" when none since the last clear), for the access log: one worker thread handles a request
+// from its pre-routing hook through the library's error handler to its log line.
+const std::string& error_type_on_this_thread() noexcept;
+void clear_error_type_on_this_thread() noexcept;
+
 // Sets status, JSON body, and Retry-After where due.
 void send_error(httplib::Response& response, const ErrorReply& reply);
 
