@@ -286,7 +286,8 @@ bool MultipartParser::step() {
       } else {
         const auto at = buf.find("\r\n\r\n", pos_);
         if (at == std::string_view::npos) {
-          if (buf.size() - pos_ > budget) break;
+          // A terminator still to come makes the block at least this long (its final CRLF counted).
+          if (buf.size() - pos_ > budget + 1) break;
           return false;
         }
         end = at + 2;
