@@ -256,6 +256,12 @@ TEST(Multipart, HeaderBlockAndPaddingLimitsCountEveryByte) {
   const std::string at_limit = name + std::string(200 - name.size() - 3, 'a') + "\"";
   EXPECT_EQ(parse_multipart(part(at_limit, "x") + closing(), kB, limits).size(), 1u);
   EXPECT_THROW(parse_multipart(part(at_limit + "b", "x") + closing(), kB, limits), Error);
+  // At the limit, split just before the blank line ends: still accepted (the CRLF to come counts).
+  const std::string body = part(at_limit, "x") + closing();
+  const std::size_t cut = body.find("\r\n\r\n") + 3;
+  MultipartParser split(kB, limits);
+  EXPECT_TRUE(split.feed(std::string_view(body).substr(0, cut))) << split.error();
+  EXPECT_TRUE(split.feed(std::string_view(body).substr(cut)) && split.finish()) << split.error();
   // Padding after the boundary line counts towards the same budget.
   EXPECT_THROW(parse_multipart("--" + kB + std::string(100, ' ') + "\r\n" + at_limit + "\r\n\r\nx\r\n" + closing(),
                                kB, limits),
