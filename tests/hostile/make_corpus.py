@@ -240,6 +240,9 @@ def build_cases():
        raw_request(framed([(image_disposition, png)], preamble=b"This is a preamble.\r\n",
                           close=b"--\r\nand an epilogue\r\n"), f"multipart/form-data; boundary={BOUNDARY}"),
        40, 24, "text before the first and after the last boundary line is ignored")
+    ok("multipart_lowercase_header_name",
+       multipart_request([image_part(png)]).replace(b"Content-Type:", b"content-type:", 1), 40, 24,
+       "the request's header name in lower case (field names are case-insensitive)")
     ok("multipart_chunked", chunked_request(multipart_body([image_part(png)]), f"multipart/form-data; boundary={BOUNDARY}",
                                             chunk=100), 40, 24, "a multipart body sent chunked in 100-byte pieces")
     empty_part = b"--" + BOUNDARY.encode() + b"\r\nContent-Disposition: form-data; name=x\r\n\r\n\r\n"
