@@ -174,13 +174,40 @@ def metadata_seeds():
     return seeds
 
 
+def multipart_seeds():
+    """CONTENT-TYPE '\\n' BODY: the real clients' bodies of tests/http/clients/, and bodies at the edges
+    of what the reader accepts and refuses."""
+    clients = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "http", "clients")
+    seeds = {}
+    with open(os.path.join(clients, "clients.json")) as f:
+        for entry in json.load(f):
+            with open(os.path.join(clients, entry["file"]), "rb") as body:
+                seeds["client_" + entry["file"].split(".")[0]] = entry["content_type"].encode() + b"\n" + body.read()
+    b = b"xYz"
+    ct = b"multipart/form-data; boundary=xYz\n"
+    disposition = b"Content-Disposition: form-data; name=image; filename*=UTF-8''a%C3%A9.png\r\n"
+    seeds["padding_preamble_epilogue"] = ct + b"pre\r\n--xYz \t\r\n" + disposition + b"\r\nAB\r\n--xYz--  \r\nepi"
+    seeds["no_final_crlf"] = ct + b"--xYz\r\n" + disposition + b"\r\n\r\n--xYz\r\n\r\n--xYz--"
+    seeds["folded_quoted"] = (b'Multipart/Form-Data; charset=x; BOUNDARY="x Yz"\n--x Yz\r\nContent-Disposition: '
+                              b'form-data;\r\n\tname="a\\"b"; filename="C:\\d\\a.jpg"\r\nContent-Length: 2\r\n\r\nhi\r\n'
+                              b"--x Yz--")
+    seeds["content_like_boundary"] = ct + b"--xYz\r\nContent-Disposition: form-data; name=f\r\n\r\n\r\n--xYzZ\r\n--xY\r\n--xYz--"
+    seeds["many_parts"] = ct + b"--xYz\r\nContent-Disposition: form-data; name=x\r\n\r\n\r\n" * 10 + b"--xYz--"
+    seeds["long_header"] = ct + b"--xYz\r\nContent-Disposition: form-data; name=" + b"n" * 300 + b"\r\n\r\nx\r\n--xYz--"
+    seeds["base64"] = ct + b"--xYz\r\nContent-Disposition: form-data; name=a\r\nContent-Transfer-Encoding: base64\r\n\r\nQQ==\r\n--xYz--"
+    seeds["unterminated"] = ct + b"--xYz\r\nContent-Disposition: form-data; name=a\r\n\r\nabc"
+    seeds["zero_parts"] = ct + b"--xYz--"
+    del b
+    return seeds
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--target", required=True, choices=["request", "metadata"])
+    parser.add_argument("--target", required=True, choices=["request", "metadata", "multipart"])
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
-    seeds = request_seeds() if args.target == "request" else metadata_seeds()
+    seeds = {"request": request_seeds, "metadata": metadata_seeds, "multipart": multipart_seeds}[args.target]()
     for name, data in seeds.items():
         with open(os.path.join(args.out, name), "wb") as f:
             f.write(data)

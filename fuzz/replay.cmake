@@ -12,7 +12,12 @@ add_dependencies(request_fuzz_replay cutout_fixtures)
 add_executable(metadata_fuzz_replay ${CUTOUT_FUZZ_DIR}/metadata_fuzzer.cpp ${CUTOUT_FUZZ_DIR}/replay_main.cpp)
 target_link_libraries(metadata_fuzz_replay PRIVATE cutout_engine)
 
-foreach(name request metadata)
+add_executable(multipart_fuzz_replay ${CUTOUT_FUZZ_DIR}/multipart_fuzzer.cpp ${CUTOUT_FUZZ_DIR}/replay_main.cpp
+  ${PROJECT_SOURCE_DIR}/src/http/multipart.cpp)
+target_include_directories(multipart_fuzz_replay PRIVATE ${PROJECT_SOURCE_DIR}/src/http/include)
+target_link_libraries(multipart_fuzz_replay PRIVATE cutout_core)
+
+foreach(name request metadata multipart)
   add_test(NAME fuzz_replay_${name}
     COMMAND ${CUTOUT_FUZZ_DIR}/replay.sh $<TARGET_FILE:${name}_fuzz_replay> ${name}
             ${CMAKE_CURRENT_BINARY_DIR}/fuzz-seeds ${CUTOUT_PYTHON})

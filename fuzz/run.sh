@@ -9,8 +9,8 @@
 #                       (further arguments go to libFuzzer; these keep a long run going past a
 #                        finding, each one still written to artifacts/)
 set -euo pipefail
-target=${1:?usage: fuzz/run.sh request|metadata SECONDS [libFuzzer args...]}
-seconds=${2:?usage: fuzz/run.sh request|metadata SECONDS [libFuzzer args...]}
+target=${1:?usage: fuzz/run.sh request|metadata|multipart SECONDS [libFuzzer args...]}
+seconds=${2:?usage: fuzz/run.sh request|metadata|multipart SECONDS [libFuzzer args...]}
 shift 2
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${CUTOUT_FUZZ_BUILD_DIR:-$root/build-fuzz}

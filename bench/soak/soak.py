@@ -70,7 +70,8 @@ def workload():
     add("bad_text", 4, b"not an image at all\n" * 20, "image/png", status=415)
     add("bad_unknown_parameter", 3, jpeg, "image/jpeg", "?size=full", status=400)
     add("bad_pixel_bomb_header", 3, bomb_png(), "image/png", status=413)
-    add("bad_missing_content_type", 3, jpeg, None, status=415)
+    add("bad_json_content_type", 3, jpeg, "application/json", status=415)  # explicit non-image type
+    add("jpeg_no_content_type", 2, jpeg, None)  # none declared: judged by the bytes
     add("bad_over_body_limit", 3, None, "image/png", status=413)  # announced, never sent
     return kinds
 

@@ -3,6 +3,15 @@
 #include <httplib.h>
 
 namespace cutout::http {
+namespace {
+
+thread_local std::string t_error_type;
+
+}  // namespace
+
+const std::string& error_type_on_this_thread() noexcept { return t_error_type; }
+
+void clear_error_type_on_this_thread() noexcept { t_error_type.clear(); }
 
 Reply Reply::json(int status, const nlohmann::json& body) {
   Reply reply;
@@ -16,11 +25,13 @@ Reply Reply::error(const ErrorReply& error, const nlohmann::json& extra) {
   nlohmann::json body = error_object(error);
   body.update(extra);
   Reply reply = json(error.status, body);
+  reply.error_type = error.type;
   if (error.retry_after_s) reply.headers.emplace_back("Retry-After", std::to_string(*error.retry_after_s));
   return reply;
 }
 
 void write_reply(Reply reply, httplib::Response& response) {
+  if (!reply.error_type.empty()) t_error_type = reply.error_type;
   for (auto& [name, value] : reply.headers) response.set_header(name, value);
   if (!reply.close_connection) {
     response.status = reply.status;

@@ -14,6 +14,7 @@
 #include "cutout/core/process_clock.hpp"
 #include "cutout/http/error_response.hpp"
 #include "cutout/http/reply.hpp"
+#include "cutout/http/upload.hpp"
 #include "cutout/http/web_page.hpp"
 #include "cutout/service/startup_progress.hpp"
 
@@ -91,8 +92,6 @@ Reply handle_warmup(const AppContext& ctx, const StatusPolicy& policy, const htt
   return Reply::error(timed_out, loading_json(ctx.readiness, phase));
 }
 
-bool starts_with(const std::string& text, const char* prefix) { return text.rfind(prefix, 0) == 0; }
-
 std::string format_ms(double ms) {
   char buf[32];
   std::snprintf(buf, sizeof(buf), "%.1f", ms);
@@ -106,97 +105,18 @@ std::string server_timing(const service::StageTimings& t) {
          ", postprocess;dur=" + format_ms(t.postprocess_ms) + ", encode;dur=" + format_ms(t.encode_ms);
 }
 
-// The request body as read through httplib's content reader, so that the limit holds for bodies
-// of unannounced length too (chunked): reading stops at the limit instead of after the whole body.
-// (Announced lengths over the limit were refused by the server's pre-routing hook, unread.)
-struct Upload {
-  std::string body;                                // a raw upload
-  std::vector<httplib::MultipartFormData> parts;  // or the multipart parts
-  bool over_limit = false;
-  bool read_ok = false;
-};
-
-Upload read_upload(const httplib::Request& req, const httplib::ContentReader& reader,
-                   std::size_t max_body) {
-  Upload upload;
-  std::size_t total = 0;
-  const auto admit = [&](std::size_t n) {
-    total += n;
-    upload.over_limit = total > max_body;
-    return !upload.over_limit;
-  };
-  if (req.is_multipart_form_data()) {
-    upload.read_ok = reader(
-        [&](const httplib::MultipartFormData& header) {
-          upload.parts.push_back(header);
-          return true;
-        },
-        [&](const char* data, std::size_t n) {
-          if (!admit(n) || upload.parts.empty()) return false;
-          upload.parts.back().content.append(data, n);
-          return true;
-        });
-  } else {
-    upload.read_ok = reader([&](const char* data, std::size_t n) {
-      if (!admit(n)) return false;
-      upload.body.append(data, n);
-      return true;
-    });
-  }
-  return upload;
-}
-
-// The image bytes and the parameters of an upload that was read completely.
-std::string_view image_and_parameters(const httplib::Request& req, const Upload& upload,
-                                      service::Parameters& parameters) {
-  if (req.is_multipart_form_data()) {
-    const httplib::MultipartFormData* part = nullptr;
-    for (const auto& field : upload.parts) {
-      if (field.name == "image" || field.name == "file") {
-        if (part == nullptr) part = &field;
-      } else if (field.filename.empty()) {
-        parameters.emplace_back(field.name, field.content);
-      } else {
-        throw Error(ErrorKind::InvalidArgument, "unknown_parameter",
-                    "unexpected file part '" + field.name + "' (send the image as part 'image')");
-      }
-    }
-    if (part == nullptr || part->content.empty()) {
-      throw Error(ErrorKind::InvalidArgument, "missing_image",
-                  "multipart body has no non-empty part named 'image' (or 'file')");
-    }
-    return part->content;
-  }
-  const std::string type = req.get_header_value("Content-Type");
-  if (!starts_with(type, "image/") && !starts_with(type, "application/octet-stream")) {
-    throw Error(ErrorKind::UnsupportedMediaType, "unsupported_media_type",
-                "send the image as multipart/form-data part 'image', or as the raw body with "
-                "Content-Type image/* or application/octet-stream (got '" + type + "')");
-  }
-  if (upload.body.empty()) {
-    throw Error(ErrorKind::InvalidArgument, "missing_image", "the request body is empty");
-  }
-  return upload.body;
-}
-
 Reply handle_remove_background(const AppContext& ctx, const httplib::Request& req,
                                const httplib::ContentReader& reader, std::size_t max_body) {
-  const Upload upload = read_upload(req, reader, max_body);
-  if (upload.over_limit) {
-    Reply reply = Reply::error(body_too_large(max_body));
-    reply.close_connection = true;
-    return reply;
-  }
-  if (!upload.read_ok) {
-    // Unparsable multipart, or a client that stopped sending: what is left of the body is
-    // unknown, so the connection goes too.
-    Reply reply = Reply::error(
-        ErrorReply{400, "bad_request", "the request body could not be read or parsed", std::nullopt});
-    reply.close_connection = true;
+  // Reading the body (limits, Content-Type, multipart framing) ends in an error reply of its own,
+  // closing the connection when the body was not read to its end.
+  const UploadResult read = read_upload(req, reader, max_body);
+  if (read.error) {
+    Reply reply = Reply::error(*read.error);
+    reply.close_connection = read.close;
     return reply;
   }
   service::Parameters parameters(req.params.begin(), req.params.end());
-  const std::string_view image = image_and_parameters(req, upload, parameters);
+  const std::string_view image = image_from(read.upload, parameters);
   const service::RemoveBackgroundOptions options = service::parse_remove_background_options(parameters);
   service::RemoveBackgroundResult result = ctx.remover.remove(image, options);
   Reply reply;

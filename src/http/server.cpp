@@ -13,6 +13,7 @@
 #include "cutout/logging/logging.hpp"
 #include "cutout/http/cors.hpp"
 #include "cutout/http/error_response.hpp"
+#include "cutout/http/reply.hpp"
 #include "cutout/http/routes.hpp"
 
 namespace cutout::http {
@@ -25,6 +26,11 @@ thread_local std::chrono::steady_clock::time_point t_request_started;
 bool is_probe(const std::string& path) { return path == "/health" || path == "/health/live"; }
 
 void log_access(const httplib::Request& req, const httplib::Response& res) {
+  // Every error answer was made by send_error (ours, or the error handler's for the library's own
+  // statuses) on this thread; the type is taken, so the next request on this thread starts clean.
+  std::string error_type = error_type_on_this_thread();
+  clear_error_type_on_this_thread();
+  if (error_type.empty() && res.status >= 400) error_type = reply_for_status(res.status).type;
   if (is_probe(req.path)) return;
   const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
                                                               t_request_started).count();
@@ -42,6 +48,7 @@ void log_access(const httplib::Request& req, const httplib::Response& res) {
                {"latency", latency}}},
              {"duration_ms", ms}};
   if (res.has_header("Server-Timing")) fields["server_timing"] = res.get_header_value("Server-Timing");
+  if (res.status >= 400) fields["error_type"] = error_type;
   log_event(level, req.method + " " + req.path + " " + std::to_string(res.status), fields);
 }
 
@@ -94,6 +101,7 @@ void configure_server(httplib::Server& svr, const AppContext& context, const Htt
   const std::size_t max_body = options.max_body_bytes;
   svr.set_pre_routing_handler([cors, max_body](const httplib::Request& req, httplib::Response& res) {
     t_request_started = std::chrono::steady_clock::now();
+    clear_error_type_on_this_thread();
     if (cors->answer_preflight(req, res)) return httplib::Server::HandlerResponse::Handled;
     cors->apply(req, res);  // on every answer, errors included, so the page can read them
     // Refuse an announced oversize (or unreadable) length before reading the body, and close the

@@ -66,10 +66,10 @@ std::string as_text(const nlohmann::json& value) {
 
 }  // namespace
 
-void setup_logging(LogFormat format) {
+void setup_logging(LogFormat format, spdlog::sink_ptr sink) {
   g_format = format;
-  auto logger = std::make_shared<spdlog::logger>(
-      "cutout", std::make_shared<spdlog::sinks::stdout_sink_mt>());
+  if (!sink) sink = std::make_shared<spdlog::sinks::stdout_sink_mt>();
+  auto logger = std::make_shared<spdlog::logger>("cutout", std::move(sink));
   if (format == LogFormat::Json) {
     logger->set_formatter(std::make_unique<JsonFormatter>());
   } else {

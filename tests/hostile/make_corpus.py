@@ -197,25 +197,91 @@ def build_cases():
     err("multipart_missing_image_part", multipart_request([("format", None, None, b"png")]), 400,
         "missing_image", "only a form field, no image part")
     err("multipart_empty_body", raw_request(b"", f"multipart/form-data; boundary={BOUNDARY}"), 400,
-        "bad_request", "multipart content type with an empty body: not valid multipart")
+        "invalid_multipart", "multipart content type with an empty body: not valid multipart")
     err("multipart_unexpected_file_part", multipart_request([("photo", "a.png", "image/png", png)]), 400,
         "unknown_parameter", "a file part with another name")
     err("multipart_broken_boundary",
         multipart_request([image_part(png)], header_boundary="declaredboundary", body_boundary="otherboundary"),
-        400, "bad_request", "the body's boundary is not the declared one")
+        400, "invalid_multipart", "the body's boundary is not the declared one")
     err("multipart_no_boundary", multipart_request([image_part(png)], content_type="multipart/form-data"),
-        400, "bad_request", "multipart content type without a boundary parameter")
-    err("multipart_unterminated", multipart_request([image_part(png)], close=False), 400, "bad_request",
+        400, "invalid_multipart", "multipart content type without a boundary parameter")
+    err("multipart_unterminated", multipart_request([image_part(png)], close=False), 400, "invalid_multipart",
         "the closing boundary never comes")
     err("multipart_garbage", raw_request(os.urandom(0) + b"\x00\xff" * 500,
                                          f"multipart/form-data; boundary={BOUNDARY}"),
-        400, "bad_request", "binary garbage under a multipart content type")
-    err("raw_wrong_content_type", raw_request(png, "text/plain"), 415, "unsupported_media_type",
-        "a PNG sent as text/plain")
-    err("raw_missing_content_type", raw_request(png, None), 415, "unsupported_media_type",
-        "a PNG without any Content-Type")
+        400, "invalid_multipart", "binary garbage under a multipart content type")
+
+    # Multipart as RFC 2046/7578 allow it and real clients send it (issue 13).
+    def framed(parts_bytes, boundary=BOUNDARY, preamble=b"", close=b"--\r\n", padding=b""):
+        out = preamble
+        for headers, data in parts_bytes:
+            out += b"--" + boundary.encode() + padding + b"\r\n" + headers + b"\r\n\r\n" + data + b"\r\n"
+        return out + b"--" + boundary.encode() + close
+    image_disposition = b'Content-Disposition: form-data; name="image"; filename="a.png"'
+    ok("multipart_quoted_boundary",
+       raw_request(framed([(image_disposition, png)]), f'multipart/form-data; boundary="{BOUNDARY}"'), 40, 24,
+       "boundary quoted in the Content-Type, as .NET's HttpClient sends it")
+    ok("multipart_dotnet_unquoted_parameters",
+       raw_request(framed([(b"Content-Type: image/png\r\nContent-Disposition: form-data; name=image; "
+                            b"filename=a.png; filename*=utf-8''a.png", png)]),
+                   f'multipart/form-data; boundary="{BOUNDARY}"'), 40, 24,
+       "unquoted name and filename, then filename* (RFC 7578/8187), Content-Type first")
+    ok("multipart_parameters_any_order_and_case",
+       raw_request(framed([(b"content-disposition: Form-Data ; FILENAME = \"a.png\" ;name=image; size=1", png)]),
+                   f"Multipart/Form-Data; charset=utf-8; Boundary={BOUNDARY}"), 40, 24,
+       "filename before name, an extra parameter, spaces around ';' and '=', names in any case")
+    ok("multipart_transport_padding",
+       raw_request(framed([(image_disposition, png)], padding=b" \t  "), f"multipart/form-data; boundary={BOUNDARY}"),
+       40, 24, "whitespace after each boundary line (RFC 2046 transport padding)")
+    ok("multipart_no_final_crlf",
+       raw_request(framed([(image_disposition, png)], close=b"--"), f"multipart/form-data; boundary={BOUNDARY}"),
+       40, 24, "the body ends right after the closing '--', as some fetch clients send it")
+    ok("multipart_preamble_and_epilogue",
+       raw_request(framed([(image_disposition, png)], preamble=b"This is a preamble.\r\n",
+                          close=b"--\r\nand an epilogue\r\n"), f"multipart/form-data; boundary={BOUNDARY}"),
+       40, 24, "text before the first and after the last boundary line is ignored")
+    ok("multipart_lowercase_header_name",
+       multipart_request([image_part(png)]).replace(b"Content-Type:", b"content-type:", 1), 40, 24,
+       "the request's header name in lower case (field names are case-insensitive)")
+    ok("multipart_chunked", chunked_request(multipart_body([image_part(png)]), f"multipart/form-data; boundary={BOUNDARY}",
+                                            chunk=100), 40, 24, "a multipart body sent chunked in 100-byte pieces")
+    empty_part = b"--" + BOUNDARY.encode() + b"\r\nContent-Disposition: form-data; name=x\r\n\r\n\r\n"
+    many = empty_part * ((MAX_BODY - 4096) // len(empty_part))
+    err("multipart_many_empty_parts", raw_request(many + b"--" + BOUNDARY.encode() + b"--",
+                                                   f"multipart/form-data; boundary={BOUNDARY}"),
+        400, "invalid_multipart", f"{len(many) // len(empty_part)} empty parts within the body limit: refused at "
+        "part 65, the rest unread (a million-empty-parts body scaled to the limit)")
+    err("multipart_header_block_too_long",
+        raw_request(framed([(b'Content-Disposition: form-data; name="image"; filename="' + b"a" * 20000 + b'"', png)]),
+                    f"multipart/form-data; boundary={BOUNDARY}"),
+        400, "invalid_multipart", "a 20 KB part header block (limit 8 KiB)")
+    err("multipart_padding_too_long",
+        raw_request(framed([(image_disposition, png)], padding=b" " * 20000), f"multipart/form-data; boundary={BOUNDARY}"),
+        400, "invalid_multipart", "20 KB of transport padding after a boundary line")
+    err("multipart_no_content_disposition",
+        raw_request(framed([(b"Content-Type: image/png", png)]), f"multipart/form-data; boundary={BOUNDARY}"),
+        400, "invalid_multipart", "a part without Content-Disposition (RFC 7578 4.2)")
+    err("multipart_base64_part",
+        raw_request(framed([(image_disposition + b"\r\nContent-Transfer-Encoding: base64",
+                             __import__("base64").b64encode(png))]), f"multipart/form-data; boundary={BOUNDARY}"),
+        400, "invalid_multipart", "a base64 part (RFC 7578 4.7: not to be sent)")
+    err("multipart_boundary_too_long",
+        multipart_request([image_part(png)], header_boundary="b" * 71, body_boundary="b" * 71),
+        400, "invalid_multipart", "a 71-character boundary (RFC 2046: 1 to 70)")
+    err("multipart_mixed", multipart_request([image_part(png)],
+                                             content_type=f"multipart/mixed; boundary={BOUNDARY}"),
+        415, "unsupported_media_type", "multipart/mixed is not a form upload")
+
+    # Raw bodies: none or a generic declared type is judged by the bytes; other explicit types 415.
+    ok("raw_wrong_content_type", raw_request(png, "text/plain"), 40, 24,
+       "a PNG sent as text/plain (a generic type): the bytes decide")
+    ok("raw_missing_content_type", raw_request(png, None), 40, 24, "a PNG without any Content-Type")
+    ok("raw_png_form_urlencoded", raw_request(png, "application/x-www-form-urlencoded"), 40, 24,
+       "a PNG with curl --data-binary's default type: the bytes decide")
     err("raw_form_urlencoded", raw_request(b"image=abc", "application/x-www-form-urlencoded"), 415,
-        "unsupported_media_type", "a form post, not an upload")
+        "unsupported_media_type", "a form post, not an upload: judged by the bytes, not an image")
+    err("raw_json_content_type", raw_request(png, "application/json"), 415, "unsupported_media_type",
+        "a PNG declared as JSON: an explicit non-image type is refused")
     ok("raw_lying_content_type", raw_request(png, "image/jpeg"), 40, 24,
        "a PNG declared as JPEG: the bytes decide")
     ok("raw_octet_stream", raw_request(jpeg, "application/octet-stream"), 40, 24, "octet-stream upload")

@@ -14,7 +14,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 case $kind in
   asan_ubsan) flags="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
-              targets=(cutout_unit_tests cutout_http_tests request_fuzz_replay metadata_fuzz_replay) ;;
+              targets=(cutout_unit_tests cutout_http_tests request_fuzz_replay metadata_fuzz_replay multipart_fuzz_replay) ;;
   tsan)       flags="-fsanitize=thread"
               targets=(cutout_concurrency_tests cutout_blackbox_test cutout-server) ;;
   *) echo "unknown kind $kind" >&2; exit 2 ;;
@@ -42,6 +42,7 @@ case $kind in
     "$dir/tests/cutout_http_tests" --gtest_brief=1
     "$src/fuzz/replay.sh" "$dir/tests/request_fuzz_replay" request "$dir/fuzz-seeds" "$python"
     "$src/fuzz/replay.sh" "$dir/tests/metadata_fuzz_replay" metadata "$dir/fuzz-seeds" "$python"
+    "$src/fuzz/replay.sh" "$dir/tests/multipart_fuzz_replay" multipart "$dir/fuzz-seeds" "$python"
     ;;
   tsan)
     # setarch -R: TSan's fixed memory layout fails on kernels with high mmap randomisation.

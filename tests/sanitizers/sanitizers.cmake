@@ -16,7 +16,8 @@ add_executable(cutout_concurrency_tests EXCLUDE_FROM_ALL
   support/in_process_server.cpp
   unit/readiness_test.cpp
   unit/inference_gate_test.cpp
-  http/http_server_test.cpp)
+  http/http_server_test.cpp
+  http/access_log_test.cpp)
 target_include_directories(cutout_concurrency_tests PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
 target_compile_definitions(cutout_concurrency_tests PRIVATE CUTOUT_FIXTURE_DIR="${CUTOUT_FIXTURE_DIR}")
 target_link_libraries(cutout_concurrency_tests PRIVATE cutout GTest::gtest GTest::gtest_main)

@@ -12,8 +12,9 @@ namespace cutout {
 
 enum class LogFormat { Json, Text };
 
-// Installs the default logger writing to stdout. Call once, early in main (tests may skip it).
-void setup_logging(LogFormat format);
+// Installs the default logger writing to stdout, or to `sink` (tests capture lines with one).
+// Call once, early in main (tests may skip it).
+void setup_logging(LogFormat format, spdlog::sink_ptr sink = nullptr);
 
 // A log line with structured fields (a JSON object).
 void log_event(spdlog::level::level_enum level, std::string_view message,

@@ -1,0 +1,156 @@
+// The access log: every 4xx/5xx line carries the error type the client got, whichever code made
+// the answer (a handler, the body reader, the pre-routing hook, the library's own statuses).
+// Lines are captured from the JSON logger through a test sink.
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/sinks/base_sink.h>
+
+#include "cutout/logging/logging.hpp"
+#include "support/fixtures.hpp"
+#include "support/in_process_server.hpp"
+#include "support/test_images.hpp"
+
+namespace cutout::http {
+namespace {
+
+using nlohmann::json;
+
+// Keeps every formatted line; the server logs from its worker threads after the answer is sent,
+// so the test waits for the line instead of reading at once.
+class CaptureSink final : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  // The access line for `request` ("POST /remove-background 400"), waiting up to 10 s for it.
+  json access_line(const std::string& request) {
+    std::unique_lock<std::mutex> lock(lines_mutex_);
+    json found;
+    arrived_.wait_for(lock, std::chrono::seconds(10), [&] {
+      for (std::size_t i = taken_; i < lines_.size(); ++i) {
+        const json line = json::parse(lines_[i], nullptr, false);
+        if (line.is_object() && line.value("message", "") == request) {
+          found = line;
+          taken_ = i + 1;
+          return true;
+        }
+      }
+      return false;
+    });
+    return found;
+  }
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    spdlog::memory_buf_t text;
+    formatter_->format(msg, text);
+    {
+      std::lock_guard<std::mutex> lock(lines_mutex_);
+      lines_.emplace_back(text.data(), text.size());
+    }
+    arrived_.notify_all();
+  }
+  void flush_() override {}
+
+ private:
+  std::mutex lines_mutex_;
+  std::condition_variable arrived_;
+  std::vector<std::string> lines_;
+  std::size_t taken_ = 0;
+};
+
+class AccessLog : public ::testing::Test {
+ protected:
+  void SetUp() override { setup_logging(LogFormat::Json, sink_); }
+  void TearDown() override { setup_logging(LogFormat::Text); }  // back to stdout
+
+  // The error type on the access line of the request just answered ("" when the line has none).
+  std::string logged_type(const std::string& request, int status) {
+    const json line = sink_->access_line(request);
+    EXPECT_TRUE(line.is_object()) << "no access line '" << request << "'";
+    if (!line.is_object()) return "no line";
+    EXPECT_EQ(line["httpRequest"]["status"], status) << line;
+    return line.contains("error_type") ? line["error_type"].get<std::string>() : "";
+  }
+
+  std::shared_ptr<CaptureSink> sink_ = std::make_shared<CaptureSink>();
+};
+
+std::string answered_type(const httplib::Result& res) {
+  if (!res) return "no response";
+  return json::parse(res->body, nullptr, false)["error"]["type"].get<std::string>();
+}
+
+TEST_F(AccessLog, EveryErrorLineCarriesTheTypeTheClientGot) {
+  config::Settings o = cutout::testing::test_settings();
+  o.max_body_bytes = 64 * 1024;
+  cutout::testing::InProcessServer server(o);
+  httplib::Client c("127.0.0.1", server.port());
+  c.set_read_timeout(60, 0);
+  const std::string png = cutout::testing::encode_as(cutout::testing::make_picture(32, 24), ".png");
+
+  // A handler's error before the model is ready (503), then after.
+  auto res = c.Post("/remove-background", png, "image/png");
+  EXPECT_EQ(answered_type(res), "not_ready");
+  EXPECT_EQ(logged_type("POST /remove-background 503", 503), "not_ready");
+  server.load();
+
+  struct Case {
+    httplib::Result res;
+    std::string request;
+    int status;
+    std::string type;
+  };
+  std::vector<Case> cases;
+  cases.push_back({c.Post("/remove-background?output=alpha", png, "image/png"), "POST /remove-background 400", 400,
+                   "invalid_parameter"});
+  cases.push_back({c.Post("/remove-background", "not an image", "text/plain"), "POST /remove-background 415", 415,
+                   "unsupported_media_type"});
+  cases.push_back({c.Post("/remove-background", "--b\r\nContent-Type: x\r\n\r\n", "multipart/form-data; boundary=b"),
+                   "POST /remove-background 400", 400, "invalid_multipart"});
+  cases.push_back({c.Post("/remove-background", png, "application/json"), "POST /remove-background 415", 415,
+                   "unsupported_media_type"});
+  // The pre-routing hook: an announced body over the limit.
+  cases.push_back({c.Post("/remove-background", std::string(100 * 1024, 'x'), "image/png"),
+                   "POST /remove-background 413", 413, "body_too_large"});
+  // The library's own statuses, answered through the error handler.
+  cases.push_back({c.Get("/no-such-endpoint"), "GET /no-such-endpoint 404", 404, "not_found"});
+  // (414 is answered before the request line is parsed: the line has no method or path.)
+  cases.push_back({c.Get("/warmup?" + std::string(9000, 'a')), "  414", 414, "uri_too_long"});
+  // CORS preflight from an origin not allowed.
+  cases.push_back({c.Options("/remove-background", {{"Origin", "https://evil.example"},
+                                                    {"Access-Control-Request-Method", "POST"}}),
+                   "OPTIONS /remove-background 403", 403, "cors_origin_not_allowed"});
+  for (Case& k : cases) {
+    SCOPED_TRACE(k.request + " " + k.type);
+    ASSERT_TRUE(k.res);
+    EXPECT_EQ(k.res->status, k.status);
+    EXPECT_EQ(answered_type(k.res), k.type);
+    EXPECT_EQ(logged_type(k.request, k.status), k.type);
+  }
+}
+
+TEST_F(AccessLog, SuccessLinesHaveNoErrorTypeEvenAfterAnErrorOnTheSameWorker) {
+  config::Settings o = cutout::testing::test_settings();
+  o.http_threads = 1;  // one worker: the error and the success run on the same thread
+  cutout::testing::InProcessServer server(o);
+  server.load();
+  httplib::Client c("127.0.0.1", server.port());
+  c.set_read_timeout(60, 0);
+  c.set_keep_alive(true);
+  const std::string png = cutout::testing::encode_as(cutout::testing::make_picture(32, 24), ".png");
+  ASSERT_EQ(c.Post("/remove-background?colour=red", png, "image/png")->status, 400);
+  EXPECT_EQ(logged_type("POST /remove-background 400", 400), "unknown_parameter");
+  ASSERT_EQ(c.Post("/remove-background", png, "image/png")->status, 200);
+  EXPECT_EQ(logged_type("POST /remove-background 200", 200), "");
+  ASSERT_EQ(c.Get("/warmup")->status, 200);
+  EXPECT_EQ(logged_type("GET /warmup 200", 200), "");
+}
+
+}  // namespace
+}  // namespace cutout::http
