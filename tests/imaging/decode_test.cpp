@@ -135,8 +135,9 @@ class SilencedStderr {
   int saved_;
 };
 
-// Cut anywhere, a file decodes (some decoders fill in what is missing) or fails as invalid_image;
-// never another error, a crash, or a read past the end.
+// Cut anywhere, a file fails as invalid_image (or decodes whole: truncation_test.cpp checks that
+// no prefix gives pixels the file did not contain); never another error, a crash, or a read past
+// the end.
 TEST(DecodeImage, EveryPrefixDecodesOrIsInvalid) {
   const SilencedStderr silenced;
   for (const char* extension : {".png", ".jpg", ".webp", ".bmp"}) {
