@@ -125,7 +125,14 @@ TEST(ColourProfile, CmykJpegWithProfileBecomesSrgb) {
 
 TEST(ColourProfile, CmykJpegWithoutProfileUsesTheNaiveFormula) {
   cv::Mat cmyk(8, 8, CV_8UC4, cv::Scalar(255 - 200, 255, 255, 255));  // cyan 200, no other ink
-  const DecodedImage image = decode_image(testing::cmyk_jpeg(cmyk, ""), {});
+  const std::string jpeg = testing::cmyk_jpeg(cmyk, "");
+  const DecodedImage image = decode_image(jpeg, {});
+  // The same pixels as before the move off cv::imdecode, whose formula this is.
+  EXPECT_EQ(max_difference(image.bgr, opencv_decode(jpeg)), 0);
+  cv::Mat ramp(8, 64, CV_8UC4);
+  cv::randu(ramp, cv::Scalar::all(0), cv::Scalar::all(256));
+  const std::string ramp_jpeg = testing::cmyk_jpeg(ramp, "");
+  EXPECT_EQ(max_difference(decode_image(ramp_jpeg, {}).bgr, opencv_decode(ramp_jpeg)), 0);
   const cv::Vec3b pixel = image.bgr.at<cv::Vec3b>(4, 4);
   EXPECT_NEAR(pixel[2], 55, 3);  // 255 - 200
   EXPECT_NEAR(pixel[1], 255, 3);

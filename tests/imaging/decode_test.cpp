@@ -177,6 +177,29 @@ TEST(DecodeImage, LossyFormatsDecodeToTheRightSize) {
   }
 }
 
+// JPEG moved from cv::imdecode to libjpeg directly (issue 13); the pixels must not change, or the
+// server would drift from the reference pipeline (PIL, also libjpeg with its defaults).
+TEST(DecodeImage, JpegPixelsAreThoseOpenCvDecoded) {
+  const cv::Mat picture = make_picture(45, 31);  // odd sizes: partial MCUs, upsampled chroma edges
+  cv::Mat gray;
+  cv::cvtColor(picture, gray, cv::COLOR_BGR2GRAY);
+  const std::string files[] = {
+      encode_as(picture, ".jpg"),
+      encode_with(picture, ".jpg", {cv::IMWRITE_JPEG_PROGRESSIVE, 1}),
+      encode_with(picture, ".jpg", {cv::IMWRITE_JPEG_RST_INTERVAL, 2}),
+      encode_with(picture, ".jpg", {cv::IMWRITE_JPEG_QUALITY, 100, cv::IMWRITE_JPEG_OPTIMIZE, 1}),
+      encode_as(gray, ".jpg"),
+  };
+  for (const std::string& file : files) {
+    const cv::Mat opencv = cv::imdecode(
+        cv::Mat(1, static_cast<int>(file.size()), CV_8UC1, const_cast<char*>(file.data())),
+        cv::IMREAD_COLOR);
+    const DecodedImage image = decode_image(file, {});
+    expect_well_formed(image);
+    EXPECT_TRUE(same(image.bgr, opencv));
+  }
+}
+
 TEST(DecodeImage, GrayscaleBecomesBgr) {
   cv::Mat gray;
   cv::cvtColor(make_picture(20, 10), gray, cv::COLOR_BGR2GRAY);
