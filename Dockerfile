@@ -75,6 +75,7 @@ RUN apt-pin "${DEBIAN_SNAPSHOT}" \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
       g++ cmake ninja-build pkg-config \
       libtorch-dev libopencv-dev libcpp-httplib-dev nlohmann-json3-dev libspdlog-dev libcli11-dev \
+      libjpeg-dev liblcms2-dev zlib1g-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt ./
@@ -95,6 +96,7 @@ RUN apt-pin "${DEBIAN_SNAPSHOT}" \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
       libtorch1.13 libopenblas0-pthread \
       libopencv-core406 libopencv-imgproc406 libopencv-imgcodecs406 \
+      libjpeg62-turbo liblcms2-2 zlib1g \
       libcpp-httplib0.11 libspdlog1.10 libfmt9 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid "${APP_UID}" --user-group --no-create-home --shell /usr/sbin/nologin cutout
@@ -125,6 +127,7 @@ RUN apt-pin "${UBUNTU_SNAPSHOT}" \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
       ca-certificates curl unzip g++ cmake ninja-build pkg-config \
       libopencv-dev libcpp-httplib-dev nlohmann-json3-dev libspdlog-dev libcli11-dev \
+      libjpeg-dev liblcms2-dev zlib1g-dev \
  && rm -rf /var/lib/apt/lists/*
 RUN curl -fsSL --retry 3 -o /tmp/libtorch.zip \
       "https://download.pytorch.org/libtorch/${LIBTORCH_CUDA}/libtorch-cxx11-abi-shared-with-deps-${LIBTORCH_VERSION}%2B${LIBTORCH_CUDA}.zip" \

@@ -52,6 +52,44 @@ def png_with_size(width, height):
             + chunk(b"IEND", b""))
 
 
+def rgb_icc(colorants, gamma):
+    """A minimal ICC v2 display profile (matrix/TRC): D50-adapted colorants (three XYZ triples) and
+    one gamma for all channels. Enough for lcms2 to convert from it, so the seeds reach the
+    conversion to sRGB (issue 13)."""
+    def s15(v):
+        return struct.pack(">i", int(round(v * 65536)))
+
+    def xyz(x, y, z):
+        return b"XYZ \0\0\0\0" + s15(x) + s15(y) + s15(z)
+    desc_text = b"seed RGB\0"
+    desc = b"desc\0\0\0\0" + struct.pack(">I", len(desc_text)) + desc_text + b"\0" * 12 + b"\0" * 67
+    curve = b"curv\0\0\0\0" + struct.pack(">IH", 1, int(round(gamma * 256))) + b"\0\0"
+    tags = [(b"desc", desc), (b"wtpt", xyz(0.9642, 1.0, 0.8249)), (b"rXYZ", xyz(*colorants[0])),
+            (b"gXYZ", xyz(*colorants[1])), (b"bXYZ", xyz(*colorants[2])), (b"rTRC", curve),
+            (b"gTRC", curve), (b"bTRC", curve)]
+    offset = 128 + 4 + 12 * len(tags)
+    table, data = struct.pack(">I", len(tags)), b""
+    for sig, body in tags:
+        if sig in (b"gTRC", b"bTRC"):  # share rTRC's bytes
+            table += sig + struct.pack(">II", curve_at, len(body))
+            continue
+        if sig == b"rTRC":
+            curve_at = offset + len(data)
+        table += sig + struct.pack(">II", offset + len(data), len(body))
+        data += body + b"\0" * (-len(body) % 4)
+    size = 128 + len(table) + len(data)
+    header = (struct.pack(">I", size) + b"lcms" + struct.pack(">I", 0x02100000) + b"mntrRGB XYZ " +
+              b"\0" * 12 + b"acsp" + b"APPL" + b"\0" * 4 + b"\0" * 8 + b"\0" * 8 + b"\0" * 4 +
+              s15(0.9642) + s15(1.0) + s15(0.8249) + b"\0" * 4 + b"\0" * 16 + b"\0" * 28)
+    assert len(header) == 128, len(header)
+    return header + table + data
+
+
+# Display P3's and Adobe RGB's colorants, adapted to D50 (as in their published profiles).
+P3_COLORANTS = ((0.5151, 0.2412, -0.0011), (0.2920, 0.6922, 0.0419), (0.1571, 0.0666, 0.7841))
+ADOBE_COLORANTS = ((0.6097, 0.3111, 0.0195), (0.2053, 0.6257, 0.0609), (0.1492, 0.0632, 0.7446))
+
+
 def images():
     rgb = Image.fromarray(picture())
     rgba = rgb.convert("RGBA")
@@ -86,6 +124,19 @@ def images():
         "svg": b'<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"/>',
         "text": b"not an image\n",
     }
+    # Colour profiles (converted to sRGB, or ignored when unusable) and truncated files (refused).
+    p3, adobe = rgb_icc(P3_COLORANTS, 2.2), rgb_icc(ADOBE_COLORANTS, 563 / 256)
+    out["jpeg_icc_p3"] = pil_bytes(rgb, "JPEG", quality=80, icc_profile=p3)
+    out["jpeg_gray_icc_rgb"] = pil_bytes(gray, "JPEG", icc_profile=adobe)
+    out["jpeg_cmyk_icc_rgb"] = pil_bytes(rgb.convert("CMYK"), "JPEG", icc_profile=p3)
+    out["png_icc_adobe"] = pil_bytes(rgb, "PNG", icc_profile=adobe)
+    out["webp_icc_p3"] = pil_bytes(rgba, "WEBP", lossless=True, icc_profile=p3)
+    out["tiff_icc_p3"] = pil_bytes(rgb, "TIFF", tiffinfo={34675: p3})
+    out["jpeg_icc_garbage"] = pil_bytes(rgb, "JPEG", icc_profile=b"\x55" * 200)
+    out["jpeg_truncated"] = out["jpeg"][: len(out["jpeg"]) * 2 // 3]
+    out["jpeg_progressive_truncated"] = out["jpeg_progressive"][: len(out["jpeg_progressive"]) * 3 // 4]
+    out["png_truncated"] = out["png_rgb"][:-20]
+    out["webp_truncated"] = out["webp_lossy"][:-16]
     for orientation in range(1, 9):
         out[f"jpeg_exif{orientation}"] = pil_bytes(rgb, "JPEG", quality=70, exif=exif_orientation(orientation))
     return out

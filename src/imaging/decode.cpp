@@ -1,17 +1,26 @@
-// Decoding an upload into 8-bit BGR plus optional alpha. The pixel limit is checked from the header
-// before cv::imdecode allocates anything, and again on the result because a header can lie.
+// Decoding an upload into 8-bit sRGB BGR plus optional alpha. The pixel limit is checked from the
+// header before anything is allocated, and again on the result because a header can lie. JPEG goes
+// through libjpeg directly (jpeg_decode.hpp); the other formats through cv::imdecode, whose PNG,
+// WebP, TIFF and BMP readers fail on truncated or corrupt data (tests/imaging/truncation_test.cpp).
+// Every decoder writes into a zeroed buffer: a pixel it did not fill can never be old memory.
 
 #include "cutout/imaging/decode.hpp"
 
 #include <climits>
 #include <cstdint>
 #include <string>
+#include <utility>
 
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "colour_profile.hpp"
 #include "cutout/core/error.hpp"
+#include "cutout/logging/logging.hpp"
 #include "cutout/imaging/exif.hpp"
+#include "icc_profile.hpp"
+#include "jpeg_decode.hpp"
+#include "zeroed_allocator.hpp"
 
 namespace cutout::imaging {
 namespace {
@@ -87,16 +96,41 @@ DecodedImage decode_image(std::string_view bytes, const DecodeLimits& limits) {
   DecodedImage result;
   result.format = format;
   try {
-    // imdecode only reads the buffer; the Mat header just wraps it without copying.
-    const cv::Mat buffer(1, static_cast<int>(bytes.size()), CV_8UC1,
-                         const_cast<char*>(bytes.data()));
-    // IMREAD_UNCHANGED (-1, every flag bit set) keeps alpha and 16-bit depth, and makes OpenCV
-    // skip EXIF orientation, which we apply below for every format alike.
-    const cv::Mat raw = cv::imdecode(buffer, cv::IMREAD_UNCHANGED);
-    if (raw.empty()) throw_invalid("the " + to_string(format) + " image could not be decoded");
-    check_pixels(static_cast<std::uint64_t>(raw.cols), static_cast<std::uint64_t>(raw.rows),
-                 limits);
-    split_channels(to_8bit(raw), result.bgr, result.alpha);
+    std::string icc;
+    bool gray = false;
+    detail::ProfileOutcome profile;
+    if (format == ImageFormat::Jpeg) {
+      detail::JpegPixels jpeg = detail::decode_jpeg(bytes);
+      check_pixels(static_cast<std::uint64_t>(jpeg.pixels.cols),
+                   static_cast<std::uint64_t>(jpeg.pixels.rows), limits);
+      if (jpeg.pixels.channels() == 4) {
+        result.bgr = detail::cmyk_to_bgr(jpeg.pixels, jpeg.cmyk_inverted, jpeg.icc_profile, profile);
+      } else {
+        result.bgr = jpeg.pixels;
+        icc = std::move(jpeg.icc_profile);
+        gray = jpeg.gray;
+      }
+    } else {
+      // imdecode only reads the buffer; the Mat header just wraps it without copying.
+      const cv::Mat buffer(1, static_cast<int>(bytes.size()), CV_8UC1,
+                           const_cast<char*>(bytes.data()));
+      // IMREAD_UNCHANGED (-1, every flag bit set) keeps alpha and 16-bit depth, and makes OpenCV
+      // skip EXIF orientation, which we apply below for every format alike. Passing `raw` makes
+      // imdecode allocate through it, so with the zeroed allocator.
+      cv::Mat raw = detail::zeroed_mat();
+      cv::imdecode(buffer, cv::IMREAD_UNCHANGED, &raw);
+      if (raw.empty()) throw_invalid("the " + to_string(format) + " image could not be decoded");
+      check_pixels(static_cast<std::uint64_t>(raw.cols), static_cast<std::uint64_t>(raw.rows),
+                   limits);
+      split_channels(to_8bit(raw), result.bgr, result.alpha);
+      icc = detail::read_icc_profile(bytes, format);
+      gray = raw.channels() <= 2;
+    }
+    if (!icc.empty()) profile = detail::convert_to_srgb(result.bgr, icc, gray);
+    if (profile.kind == detail::ProfileOutcome::Kind::Ignored) {
+      log_event(spdlog::level::warn, "colour profile ignored",
+                {{"format", to_string(format)}, {"reason", profile.note}});
+    }
 
     const int orientation = read_exif_orientation(bytes);
     result.bgr = apply_exif_orientation(result.bgr, orientation);

@@ -8,6 +8,8 @@ add_custom_command(
   COMMAND ${CUTOUT_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/make_corpus.py --out ${CUTOUT_CORPUS_DIR}
   COMMAND ${CMAKE_COMMAND} -E touch ${CUTOUT_CORPUS_STAMP}
   DEPENDS ${CMAKE_CURRENT_LIST_DIR}/make_corpus.py
+          ${CMAKE_CURRENT_SOURCE_DIR}/imaging/cases/c09_jpeg_header_only.jpg
+          ${CMAKE_CURRENT_SOURCE_DIR}/imaging/cases/c22_display_p3.jpg
   COMMENT "Making the hostile-input corpus"
   VERBATIM)
 add_custom_target(cutout_hostile_corpus DEPENDS ${CUTOUT_CORPUS_STAMP})

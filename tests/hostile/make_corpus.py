@@ -304,6 +304,62 @@ def build_cases():
     err("tiff_truncated_header", raw_request(save(pic, "TIFF")[:8], "image/tiff"), 400, "invalid_image",
         "TIFF header whose IFD offset points past the end")
 
+    # Truncated or corrupt pixel data (issue 13): never pixels the file did not contain, always 400.
+    # The two reported inputs are kept as they were (tests/imaging/cases/).
+    err("case_c09_jpeg_header_only", raw_request(read_case("c09_jpeg_header_only.jpg"), "image/jpeg"), 400,
+        "invalid_image", "480x800 JPEG cut a few bytes into its scan: once answered uninitialised memory")
+    big_jpeg = save(picture(160, 120), "JPEG", quality=90)
+    scan = big_jpeg.index(b"\xff\xda")
+    err("jpeg_header_and_few_scan_bytes", raw_request(big_jpeg[:scan + 30], "image/jpeg"), 400, "invalid_image",
+        "the header and a few bytes of scan data")
+    err("jpeg_missing_last_rows", raw_request(big_jpeg[:-60], "image/jpeg"), 400, "invalid_image",
+        "baseline JPEG cut near the end: once answered with its last decoded row smeared down")
+    prog = save(picture(160, 120), "JPEG", quality=90, progressive=True)
+    err("jpeg_progressive_missing_scans", raw_request(prog[: len(prog) * 3 // 4], "image/jpeg"), 400,
+        "invalid_image", "progressive JPEG without its last refinement scans")
+    middle = scan + (len(big_jpeg) - scan) // 2
+    err("jpeg_marker_inside_scan", raw_request(big_jpeg[:middle] + b"\xff\xd9" + big_jpeg[middle + 2:], "image/jpeg"),
+        400, "invalid_image", "EOI in the middle of the entropy-coded data (premature end of data segment)")
+    ok("jpeg_extraneous_bytes_before_eoi", raw_request(big_jpeg[:-2] + b"\x12\x34\x56\xff\xd9", "image/jpeg"),
+       160, 120, "stray bytes after the last pixel, as some cameras write: every pixel is there")
+    ok("jpeg_bogus_icc_marker",
+       raw_request(jpeg_with_segments(jpeg, [(0xE2, b"ICC_PROFILE\x00\x00\x00" + b"\x00" * 40)]), "image/jpeg"),
+       40, 24, "an APP2 ICC_PROFILE segment numbered 0 of 0 (libjpeg: bad ICC marker): metadata only")
+    big_png = save(picture(160, 120), "PNG")
+    err("png_cut_in_idat", raw_request(big_png[:-20], "image/png"), 400, "invalid_image",
+        "PNG cut inside its last IDAT chunk")
+    rows = b"".join(b"\x00" + bytes(np.asarray(picture(40, 24))[y].tobytes()) for y in range(12))
+    short_png = (b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", struct.pack(">IIBBBBB", 40, 24, 8, 2, 0, 0, 0)) +
+                 png_chunk(b"IDAT", zlib.compress(rows)) + png_chunk(b"IEND", b""))
+    err("png_idat_has_half_the_rows", raw_request(short_png, "image/png"), 400, "invalid_image",
+        "a well-formed PNG whose zlib stream ends after 12 of 24 rows (libpng: not enough image data)")
+    big_webp = save(picture(160, 120), "WEBP", quality=80)
+    err("webp_cut_near_end", raw_request(big_webp[:-40], "image/webp"), 400, "invalid_image",
+        "lossy WebP missing its last bytes")
+    lossless_webp = save(picture(160, 120), "WEBP", lossless=True)
+    err("webp_lossless_cut", raw_request(lossless_webp[: len(lossless_webp) * 2 // 3], "image/webp"), 400,
+        "invalid_image", "lossless WebP cut two thirds in")
+    tiff = save(picture(160, 120), "TIFF")  # PIL writes the IFD first, then the strip
+    err("tiff_cut_in_strip", raw_request(tiff[:-500], "image/tiff"), 400, "invalid_image",
+        "TIFF whose strip runs past the end of the file")
+    bmp = save(picture(160, 120), "BMP")
+    err("bmp_missing_rows", raw_request(bmp[:-1000], "image/bmp"), 400, "invalid_image",
+        "BMP missing its last rows")
+
+    # Colour profiles (issue 13): converted to sRGB, so they decode; unusable ones are ignored.
+    c22 = read_case("c22_display_p3.jpg")
+    ok("case_c22_display_p3", raw_request(c22, "image/jpeg"), 96, 160, "a Display P3 JPEG (converted to sRGB)")
+    p3 = Image.open(io.BytesIO(c22)).info["icc_profile"]
+    ok("png_display_p3", raw_request(save(pic, "PNG", icc_profile=p3), "image/png"), 40, 24, "iCCP Display P3")
+    ok("webp_display_p3", raw_request(save(pic, "WEBP", lossless=True, icc_profile=p3), "image/webp"), 40, 24,
+       "ICCP Display P3 (VP8X)")
+    ok("tiff_display_p3", raw_request(save(pic, "TIFF", tiffinfo={34675: p3}), "image/tiff"), 40, 24,
+       "TIFF tag 34675 Display P3")
+    ok("jpeg_icc_garbage", raw_request(save(pic, "JPEG", icc_profile=b"\xab" * 3000), "image/jpeg"), 40, 24,
+       "an ICC_PROFILE that lcms2 cannot read: ignored (pixels taken as sRGB)")
+    ok("jpeg_cmyk_with_rgb_profile", raw_request(save(pic.convert("CMYK"), "JPEG", icc_profile=p3), "image/jpeg"),
+       40, 24, "a CMYK JPEG carrying an RGB profile: the profile is ignored")
+
     # Sizes: headers that claim more pixels than the limit get 413 before any decoding.
     err("png_header_50000x50000", raw_request(png_claiming(50000, 50000), "image/png"), 413,
         "image_too_large", "IHDR claims 2.5 Gpx; decoding would allocate 7.5 GB")
@@ -484,6 +540,12 @@ def build_cases():
     cases.append(dict(name="garbage_request_line", request=b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n",
                       status=400, type="bad_request", why="a TLS ClientHello on the plain port"))
     return cases
+
+
+def read_case(name):
+    """One of the reported inputs kept in tests/imaging/cases/."""
+    with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "imaging", "cases", name), "rb") as f:
+        return f.read()
 
 
 def bmp_top_down(img):

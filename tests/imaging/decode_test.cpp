@@ -1,4 +1,5 @@
 #include "cutout/imaging/decode.hpp"
+#include "imaging/decode_limits.hpp"
 
 #include <cstdint>
 #include <cstdlib>
@@ -35,9 +36,6 @@ std::string encode_with(const cv::Mat& image, const std::string& extension,
   EXPECT_TRUE(cv::imencode(extension, image, buffer, params));
   return std::string(buffer.begin(), buffer.end());
 }
-
-// The service's default pixel limit (config::Settings::max_pixels).
-constexpr DecodeLimits kLimits{50'000'000};
 
 // Calls decode_image and returns the cutout::Error it throws (failing the test if it does not).
 Error decode_error(std::string_view bytes, DecodeLimits limits = kLimits) {
@@ -138,8 +136,9 @@ class SilencedStderr {
   int saved_;
 };
 
-// Cut anywhere, a file decodes (some decoders fill in what is missing) or fails as invalid_image;
-// never another error, a crash, or a read past the end.
+// Cut anywhere, a file fails as invalid_image (or decodes whole: truncation_test.cpp checks that
+// no prefix gives pixels the file did not contain); never another error, a crash, or a read past
+// the end.
 TEST(DecodeImage, EveryPrefixDecodesOrIsInvalid) {
   const SilencedStderr silenced;
   for (const char* extension : {".png", ".jpg", ".webp", ".bmp"}) {
@@ -176,6 +175,29 @@ TEST(DecodeImage, LossyFormatsDecodeToTheRightSize) {
     expect_well_formed(image);
     EXPECT_EQ(image.bgr.size(), picture.size()) << extension;
     EXPECT_LT(cv::norm(image.bgr, picture, cv::NORM_L1) / picture.total() / 3, 8.0) << extension;
+  }
+}
+
+// JPEG moved from cv::imdecode to libjpeg directly (issue 13); the pixels must not change, or the
+// server would drift from the reference pipeline (PIL, also libjpeg with its defaults).
+TEST(DecodeImage, JpegPixelsAreThoseOpenCvDecoded) {
+  const cv::Mat picture = make_picture(45, 31);  // odd sizes: partial MCUs, upsampled chroma edges
+  cv::Mat gray;
+  cv::cvtColor(picture, gray, cv::COLOR_BGR2GRAY);
+  const std::string files[] = {
+      encode_as(picture, ".jpg"),
+      encode_with(picture, ".jpg", {cv::IMWRITE_JPEG_PROGRESSIVE, 1}),
+      encode_with(picture, ".jpg", {cv::IMWRITE_JPEG_RST_INTERVAL, 2}),
+      encode_with(picture, ".jpg", {cv::IMWRITE_JPEG_QUALITY, 100, cv::IMWRITE_JPEG_OPTIMIZE, 1}),
+      encode_as(gray, ".jpg"),
+  };
+  for (const std::string& file : files) {
+    const cv::Mat opencv = cv::imdecode(
+        cv::Mat(1, static_cast<int>(file.size()), CV_8UC1, const_cast<char*>(file.data())),
+        cv::IMREAD_COLOR);
+    const DecodedImage image = decode_image(file, kLimits);
+    expect_well_formed(image);
+    EXPECT_TRUE(same(image.bgr, opencv));
   }
 }
 

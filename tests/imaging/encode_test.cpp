@@ -1,4 +1,5 @@
 #include "cutout/imaging/encode.hpp"
+#include "imaging/decode_limits.hpp"
 
 #include <cstdint>
 #include <string>
@@ -15,7 +16,6 @@
 namespace cutout::imaging {
 namespace {
 
-constexpr DecodeLimits kLimits{50'000'000};  // the service default (config::Settings)
 
 using testing::make_picture;
 

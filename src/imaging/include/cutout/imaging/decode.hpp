@@ -1,6 +1,8 @@
 #pragma once
-// Bytes in, 8-bit pixels out: format check, size limit from the header, decode, EXIF orientation and
-// normalisation of every input kind (grayscale, 16-bit, alpha, palette) to 8-bit BGR plus alpha.
+// Bytes in, 8-bit sRGB pixels out: format check, size limit from the header, decode (refusing any
+// file whose pixels are not all in it), conversion from an embedded ICC profile to sRGB, EXIF
+// orientation, and normalisation of every input kind (grayscale, 16-bit, alpha, palette, CMYK) to
+// 8-bit BGR plus alpha.
 
 #include <cstddef>
 #include <string_view>
@@ -11,20 +13,24 @@
 
 namespace cutout::imaging {
 
-// No default here: app::App fills it from config::Settings::max_pixels.
+// No default here: app::App fills it from config::Settings::max_pixels. No default constructor
+// either, so a forgotten limit (`{}`) does not compile instead of refusing every image.
 struct DecodeLimits {
-  std::size_t max_pixels;  // width x height, after nothing is decoded yet (header only)
+  constexpr DecodeLimits(std::size_t max) : max_pixels(max) {}  // NOLINT: {n} reads as a limit
+  std::size_t max_pixels;  // width x height, checked from the header before anything is decoded
 };
 
 struct DecodedImage {
-  cv::Mat bgr;    // CV_8UC3, continuous, orientation applied
+  cv::Mat bgr;    // CV_8UC3 sRGB, continuous, orientation applied
   cv::Mat alpha;  // CV_8UC1 of the same size when the input had alpha, else empty
   ImageFormat format = ImageFormat::Unknown;
 };
 
 // Throws cutout::Error: UnsupportedMediaType ("unsupported_media_type") for an unknown format,
 // PayloadTooLarge ("image_too_large") when the header's width*height exceeds max_pixels (checked
-// before decoding), InvalidArgument ("invalid_image") for data that does not decode.
+// before decoding), InvalidArgument ("invalid_image") for data that does not decode, or does not
+// decode whole (truncated or corrupt: the message says what was wrong). An ICC profile that lcms2
+// cannot use is ignored (logged as "colour profile ignored"), not an error.
 DecodedImage decode_image(std::string_view bytes, const DecodeLimits& limits);
 
 }  // namespace cutout::imaging
