@@ -12,6 +12,7 @@ image; COPY sources present in the repository and not excluded by .dockerignore.
 import fnmatch
 import os
 import re
+import subprocess
 import sys
 import unittest
 
@@ -72,8 +73,8 @@ class DockerfileStructure(unittest.TestCase):
 
     def test_version_args_have_defaults(self):
         for name, default in self.d.global_args.items():
-            if name.endswith("_SHA256") and name.startswith("LIBTORCH"):
-                continue   # optional; the download's hash is printed either way (docs/deploy.md)
+            if name == "LIBTORCH_SHA256":
+                continue   # no published value: the deployer sets it (test_libtorch_is_pinned)
             self.assertTrue(default, f"global ARG {name} has no default: the build is not pinned")
         self.assertRegex(self.d.global_args["INSPYRENET_CKPT_SHA256"], r"^[0-9a-f]{64}$")
         self.assertRegex(self.d.global_args["DEBIAN_SNAPSHOT"], r"^\d{8}T\d{6}Z$")
@@ -98,6 +99,30 @@ class DockerfileStructure(unittest.TestCase):
             for run in stage.runs():
                 if re.search(r"\b(curl|wget)\s+-", run):
                     self.assertIn("sha256sum", run, f"{stage.name}: a download without sha256sum")
+
+    def test_libtorch_is_pinned(self):
+        """The pin is required (an empty or malformed one stops the build before the download) and
+        checked with sha256sum -c before the archive is unpacked."""
+        self.assertIn("LIBTORCH_SHA256", self.d.global_args)
+        default = self.d.global_args["LIBTORCH_SHA256"]
+        self.assertTrue(default == "" or re.fullmatch(r"[0-9a-f]{64}", default), default)
+        (run,) = [r for r in self.d.stage("build-cuda").runs() if "libtorch.zip" in r]
+        refuse = run.find("grep -Eqx '[0-9a-f]{64}'")
+        download = run.find("curl -fsSL")
+        check = run.find('echo "${LIBTORCH_SHA256}  /tmp/libtorch.zip" | sha256sum -c -')
+        unzip = run.find("unzip -q /tmp/libtorch.zip")
+        self.assertTrue(0 <= refuse < download < check < unzip,
+                        "refuse a missing pin, download, sha256sum -c, then unzip")
+        self.assertNotIn('if [ -n "${LIBTORCH_SHA256}" ]', run, "the check is not optional")
+        # The refusal itself, run by a shell as the build would (before any download).
+        (guard,) = [r[:r.find(" && curl ")] for r in self.d.stage("build-cuda").runs() if "grep -Eqx" in r]
+        for value, ok in (("", False), ("abc", False), ("A" * 64, False), ("0" * 64 + " x", False),
+                          ("0a" * 32, True)):
+            rc = subprocess.run(["sh", "-c", guard], env={"LIBTORCH_SHA256": value, "PATH": os.environ["PATH"]},
+                                capture_output=True).returncode
+            self.assertEqual(rc == 0, ok, f"LIBTORCH_SHA256={value!r}")
+        with open(os.path.join(ROOT, "deploy/cloudbuild.yaml")) as f:
+            self.assertIn("LIBTORCH_SHA256=${_LIBTORCH_SHA256}", f.read(), "Cloud Build passes the pin")
 
     def test_apt_is_pinned_to_the_snapshot(self):
         for stage in self.d.stages:
