@@ -36,7 +36,10 @@ struct App::Parts {
                http::HttpOptions{settings.host, settings.port, settings.http_threads,
                                  settings.max_body_bytes, settings.cors_origins,
                                  std::chrono::seconds(settings.read_timeout_s),
-                                 std::chrono::seconds(settings.write_timeout_s)},
+                                 std::chrono::seconds(settings.write_timeout_s),
+                                 settings.cors_allow_headers, settings.api_key,
+                                 settings.trace_project, settings.trusted_proxy_hops,
+                                 settings.metrics_public},
                std::move(library_server)) {}
 };
 

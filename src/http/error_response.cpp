@@ -103,6 +103,11 @@ ErrorReply body_too_large(std::size_t limit_bytes) {
           std::nullopt};
 }
 
+ErrorReply unauthorized() {
+  return {401, "unauthorized",
+          "a valid API key is required: send X-API-Key: KEY or Authorization: Bearer KEY", std::nullopt};
+}
+
 nlohmann::json error_object(const ErrorReply& reply) {
   return {{"error", {{"code", reply.status}, {"type", reply.type}, {"message", reply.message}}}};
 }

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cutout/logging/logging.hpp"
+#include "cutout/http/api_key.hpp"
 #include "cutout/http/cors.hpp"
 #include "cutout/http/error_response.hpp"
 #include "cutout/http/routes.hpp"
@@ -90,12 +91,17 @@ void configure_server(httplib::Server& svr, const AppContext& context, const Htt
   svr.set_keep_alive_timeout(5);
 
   auto policy = std::make_shared<const StatusPolicy>(context.readiness);
-  auto cors = std::make_shared<CorsPolicy>(options.cors_origins);
+  auto cors = std::make_shared<CorsPolicy>(options.cors_origins, options.cors_allow_headers);
+  auto api_key = std::make_shared<const ApiKeyCheck>(options.api_key);
   const std::size_t max_body = options.max_body_bytes;
-  svr.set_pre_routing_handler([cors, max_body](const httplib::Request& req, httplib::Response& res) {
+  svr.set_pre_routing_handler([cors, api_key, max_body](const httplib::Request& req, httplib::Response& res) {
     t_request_started = std::chrono::steady_clock::now();
     if (cors->answer_preflight(req, res)) return httplib::Server::HandlerResponse::Handled;
     cors->apply(req, res);  // on every answer, errors included, so the page can read them
+    if (!api_key->admits(req)) {
+      ApiKeyCheck::refuse(res);
+      return httplib::Server::HandlerResponse::Handled;
+    }
     // Refuse an announced oversize (or unreadable) length before reading the body, and close the
     // connection so that the body is never read at all.
     if (const auto refusal = refuse_announced_length(req, max_body)) {

@@ -28,6 +28,11 @@ struct HttpOptions {
   std::vector<std::string> cors_origins;
   std::chrono::seconds read_timeout;   // a client that stops sending is dropped
   std::chrono::seconds write_timeout;  // a client that stops reading is dropped
+  std::vector<std::string> cors_allow_headers;  // what a preflight allows a page to send
+  std::string api_key;                          // empty: none asked (see api_key.hpp)
+  std::string trace_project;                    // for log lines' trace field (request_context.hpp)
+  int trusted_proxy_hops;                       // X-Forwarded-For entries to trust; 0: none
+  bool metrics_public;                          // /metrics on this server too (metrics.hpp)
 };
 
 // What the routes need from the service layer.
