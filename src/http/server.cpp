@@ -14,6 +14,7 @@
 #include "cutout/http/api_key.hpp"
 #include "cutout/http/cors.hpp"
 #include "cutout/http/error_response.hpp"
+#include "cutout/http/request_context.hpp"
 #include "cutout/http/routes.hpp"
 
 namespace cutout::http {
@@ -34,12 +35,12 @@ void log_access(const httplib::Request& req, const httplib::Response& res) {
   const auto level = res.status >= 500 ? spdlog::level::warn : spdlog::level::info;
   nlohmann::json fields = {{"httpRequest",
               {{"requestMethod", req.method},
-               {"requestUrl", req.path},
+               {"requestUrl", req.target.empty() ? req.path : req.target},  // with the query
                {"status", res.status},
                {"requestSize", req.has_header("Content-Length") ? req.get_header_value("Content-Length") : "0"},
                {"responseSize", std::to_string(res.body.size())},
                {"userAgent", req.get_header_value("User-Agent")},
-               {"remoteIp", req.remote_addr},
+               {"remoteIp", current_request() ? current_request()->client_address : req.remote_addr},
                {"latency", latency}}},
              {"duration_ms", ms}};
   if (res.has_header("Server-Timing")) fields["server_timing"] = res.get_header_value("Server-Timing");
@@ -93,9 +94,12 @@ void configure_server(httplib::Server& svr, const AppContext& context, const Htt
   auto policy = std::make_shared<const StatusPolicy>(context.readiness);
   auto cors = std::make_shared<CorsPolicy>(options.cors_origins, options.cors_allow_headers);
   auto api_key = std::make_shared<const ApiKeyCheck>(options.api_key);
+  auto tracing = std::make_shared<const RequestTracing>(options.trace_project, options.trusted_proxy_hops);
   const std::size_t max_body = options.max_body_bytes;
-  svr.set_pre_routing_handler([cors, api_key, max_body](const httplib::Request& req, httplib::Response& res) {
+  svr.set_pre_routing_handler([cors, api_key, tracing, max_body](const httplib::Request& req,
+                                                                 httplib::Response& res) {
     t_request_started = std::chrono::steady_clock::now();
+    tracing->begin(req, res);  // trace, request ID, client address: on every log line until the access line
     if (cors->answer_preflight(req, res)) return httplib::Server::HandlerResponse::Handled;
     cors->apply(req, res);  // on every answer, errors included, so the page can read them
     if (!api_key->admits(req)) {
@@ -133,7 +137,10 @@ void configure_server(httplib::Server& svr, const AppContext& context, const Htt
   svr.set_exception_handler([policy](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
     send_error(res, policy->reply_for(ep));
   });
-  svr.set_logger(log_access);
+  svr.set_logger([](const httplib::Request& req, const httplib::Response& res) {
+    log_access(req, res);
+    RequestTracing::end();
+  });
   register_routes(svr, context, policy, max_body);
 }
 

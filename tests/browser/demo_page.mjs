@@ -218,7 +218,7 @@ async function main() {
     check(download[0].startsWith('blob:') && download[1].endsWith('-cutout.png'), `download link ${download}`);
     step(`sizes ${sizes.cutout.join('x')}; Server-Timing rows: ${stages.join(', ')}`);
 
-    await crossOriginWithAuthorization(page, port, upload);
+    await crossOriginWithAuthorization(port, upload);
 
     if (opts.screenshot) {
       mkdirSync(dirname(resolve(opts.screenshot)), { recursive: true });
@@ -258,7 +258,7 @@ async function main() {
   // (localhost) that allows it by --cors-origin and asks for an API key: the browser's preflight
   // for Authorization, then the call, whose answer and exposed headers the page can read; without
   // the key a 401 the page can read too.
-  async function crossOriginWithAuthorization(page, pagePort, picture) {
+  async function crossOriginWithAuthorization(pagePort, picture) {
     const key = 'browser-test-key-42';
     const otherLog = [];
     const other = startServer(opts, otherLog, ['--cors-origin', `http://127.0.0.1:${pagePort}`, '--api-key', key]);
@@ -267,6 +267,10 @@ async function main() {
       const base = `http://localhost:${otherPort}`;
       const warm = await fetch(`${base}/warmup?timeout_ms=60000`, { headers: { 'X-API-Key': key } });
       check(warm.status === 200, `second server's /warmup answered ${warm.status}`);
+      // A document of the first origin without the demo page's Content-Security-Policy (which
+      // allows connections to its own origin only): the frontend of another site, as it were.
+      const page = await browser.newPage();
+      await page.goto(`http://127.0.0.1:${pagePort}/health/live`);
       const result = await page.evaluate(async ([url, token, bytes, type]) => {
         const body = new Blob([new Uint8Array(bytes)], { type });
         const withKey = await fetch(url, { method: 'POST', body, headers: { Authorization: `Bearer ${token}`, 'Content-Type': type } });
