@@ -105,7 +105,7 @@ ParseOutcome parse_settings(int argc, const char* const* argv) {
       ->envname("CUTOUT_TRUSTED_PROXY_HOPS")->check(CLI::Range(0, 16));
   app.add_option("--metrics-host", s.metrics_host, "Address of the /metrics listener")
       ->envname("CUTOUT_METRICS_HOST");
-  app.add_option("--metrics-port", s.metrics_port, "Port of the /metrics listener; 0: none")
+  app.add_option("--metrics-port", s.metrics_port, "Port of the /metrics listener (Prometheus text format), e.g. 9464; 0: none")
       ->envname("CUTOUT_METRICS_PORT")->check(CLI::Range(0, 65535));
   app.add_flag("--metrics-public", s.metrics_public, "Also serve /metrics on the main port")
       ->envname("CUTOUT_METRICS_PUBLIC");

@@ -14,6 +14,7 @@
 #include "cutout/http/api_key.hpp"
 #include "cutout/http/cors.hpp"
 #include "cutout/http/error_response.hpp"
+#include "cutout/http/metrics.hpp"
 #include "cutout/http/request_context.hpp"
 #include "cutout/http/routes.hpp"
 
@@ -137,10 +138,16 @@ void configure_server(httplib::Server& svr, const AppContext& context, const Htt
   svr.set_exception_handler([policy](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
     send_error(res, policy->reply_for(ep));
   });
-  svr.set_logger([](const httplib::Request& req, const httplib::Response& res) {
+  Metrics* metrics = context.metrics;
+  svr.set_logger([metrics](const httplib::Request& req, const httplib::Response& res) {
+    if (metrics != nullptr) {
+      metrics->record(req, res, std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                                              t_request_started).count());
+    }
     log_access(req, res);
     RequestTracing::end();
   });
+  if (metrics != nullptr && options.metrics_public) register_metrics_route(svr, *metrics);
   register_routes(svr, context, policy, max_body);
 }
 

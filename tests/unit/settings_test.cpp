@@ -53,17 +53,17 @@ TEST_F(SettingsTest, OperatingSettingsHaveDefaultsFlagsAndEnvironment) {
   EXPECT_EQ(out.settings.trace_project, "");
   EXPECT_EQ(out.settings.trusted_proxy_hops, 0);
   EXPECT_EQ(out.settings.metrics_host, "127.0.0.1");
-  EXPECT_EQ(out.settings.metrics_port, 9464);
+  EXPECT_EQ(out.settings.metrics_port, 0);
   EXPECT_FALSE(out.settings.metrics_public);
 
   out = parse({"--cors-allow-headers", "Content-Type, X-Thing", "--api-key", "k", "--trace-project", "p1",
-               "--trusted-proxy-hops", "1", "--metrics-port", "0", "--metrics-public"});
+               "--trusted-proxy-hops", "1", "--metrics-port", "9464", "--metrics-public"});
   ASSERT_FALSE(out.exit_now) << out.output;
   EXPECT_EQ(out.settings.cors_allow_headers, (std::vector<std::string>{"Content-Type", "X-Thing"}));
   EXPECT_EQ(out.settings.api_key, "k");
   EXPECT_EQ(out.settings.trace_project, "p1");
   EXPECT_EQ(out.settings.trusted_proxy_hops, 1);
-  EXPECT_EQ(out.settings.metrics_port, 0);
+  EXPECT_EQ(out.settings.metrics_port, 9464);
   EXPECT_TRUE(out.settings.metrics_public);
 
   setenv("CUTOUT_API_KEY", "from-env", 1);

@@ -37,7 +37,7 @@ struct Settings {
   std::string trace_project;  // Google Cloud project for log lines' trace field (GOOGLE_CLOUD_PROJECT)
   int trusted_proxy_hops = 0;  // >0: client address from X-Forwarded-For, this many entries from the right
   std::string metrics_host = "127.0.0.1";
-  int metrics_port = 9464;     // /metrics on its own listener; 0: none
+  int metrics_port = 0;        // /metrics on its own listener (e.g. 9464); 0: none
   bool metrics_public = false;  // also serve /metrics on the main port
 };
 

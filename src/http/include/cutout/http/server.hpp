@@ -19,6 +19,8 @@ class Server;
 
 namespace cutout::http {
 
+class Metrics;
+
 // No defaults here: app::App fills these from config::Settings.
 struct HttpOptions {
   std::string host;
@@ -40,6 +42,7 @@ struct AppContext {
   const service::Readiness& readiness;
   const service::ModelLoader& loader;
   const service::BackgroundRemover& remover;
+  Metrics* metrics = nullptr;  // counts every answer when set (metrics.hpp)
 };
 
 // Everything HttpServer sets on the library's server apart from sockets: limits, timeouts, CORS,
