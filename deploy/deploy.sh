@@ -50,6 +50,7 @@ ensure_service_account "$RUNTIME_SA_NAME" "cutout service runtime"
 
 say "rendering deploy/service.yaml into $RENDERED"
 sed -e "s|\${SERVICE}|$SERVICE|g" -e "s|\${REGION}|$REGION|g" -e "s|\${IMAGE}|$IMAGE|g" \
+    -e "s|\${PROJECT_ID}|$PROJECT_ID|g" \
     -e "s|\${RUNTIME_SERVICE_ACCOUNT}|$(sa_email "$RUNTIME_SA_NAME")|g" \
     "$here/service.yaml" > "$RENDERED"
 if grep -v '^[[:space:]]*#' "$RENDERED" | grep '[$]{'; then die "unfilled placeholders in $RENDERED"; fi

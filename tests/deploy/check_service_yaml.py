@@ -142,6 +142,9 @@ class DeployScripts(unittest.TestCase):
         self.assertEqual(doc["spec"]["template"]["spec"]["serviceAccountName"],
                          "cutout-run@test-project.iam.gserviceaccount.com")
         self.assertNotIn("${", re.sub(r"#.*", "", text))
+        env = {e["name"]: e["value"] for e in doc["spec"]["template"]["spec"]["containers"][0]["env"]}
+        self.assertEqual(env["GOOGLE_CLOUD_PROJECT"], "test-project", "trace field's project")
+        self.assertEqual(env["CUTOUT_TRUSTED_PROXY_HOPS"], "1", "Google's front end")
         cmds = commands(out)
         self.assertTrue(any(c.startswith("gcloud builds submit") and f"_IMAGE={image}" in c
                             and f"_LIBTORCH_SHA256={PIN}" in c for c in cmds))
@@ -195,6 +198,30 @@ class DeployScripts(unittest.TestCase):
                               text=True, timeout=60)
         self.assertNotEqual(proc.returncode, 0)
         self.assertIn("LIBTORCH_SHA256", proc.stderr)
+
+    def test_metrics_sidecar(self):
+        """The Prometheus sidecar scrapes the loopback metrics listener the server is told to open,
+        with the RunMonitoring config from Secret Manager; /metrics never goes on the public port."""
+        with open(os.path.join(ROOT, "deploy/metrics/rungmp-config.yaml")) as f:
+            config = yaml.safe_load(f)
+        self.assertEqual(config["kind"], "RunMonitoring")
+        (endpoint,) = config["spec"]["endpoints"]
+        self.assertEqual(endpoint["path"], "/metrics")
+        port = int(endpoint["port"])
+        with open(os.path.join(ROOT, "deploy/service.yaml")) as f:
+            container = yaml.safe_load(f)["spec"]["template"]["spec"]["containers"][0]
+        self.assertNotEqual(port, container["ports"][0]["containerPort"], "not the public port")
+        env = {e["name"]: e["value"] for e in container["env"]}
+        self.assertNotIn("CUTOUT_METRICS_PUBLIC", env)
+        cmds = commands(dry_run("metrics-sidecar.sh"))
+        (update,) = [c for c in cmds if c.startswith("gcloud run services update")]
+        self.assertIn(f"--container {container['name']} --update-env-vars CUTOUT_METRICS_PORT={port}", update)
+        self.assertIn("--container collector --image us-docker.pkg.dev/cloud-ops-agents-artifacts/cloud-run-gmp-sidecar/", update)
+        self.assertIn("/etc/rungmp/config.yaml=cutout-rungmp-config:latest", update)
+        self.assertTrue(any("secretmanager.secretAccessor" in c for c in cmds))
+        self.assertTrue(any("monitoring.metricWriter" in c for c in cmds))
+        # The server accepts the variable (the metrics listener's host defaults to loopback).
+        self.assertIn("CUTOUT_METRICS_PORT", server_env_names())
 
     def test_warmup_teardown(self):
         cmds = commands(dry_run("warmup-delete.sh", DELETE_SERVICE_ACCOUNT="1"))
