@@ -9,7 +9,6 @@ at build time from the model stage; runtime stages: non-root USER, exec-form ENT
 matching PORT, CUTOUT_MODEL pointing at the baked file, CUDA_MODULE_LOADING=LAZY, no CUDA devel
 image; COPY sources present in the repository and not excluded by .dockerignore.
 """
-import fnmatch
 import os
 import re
 import subprocess
@@ -17,6 +16,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import build_context as bc  # noqa: E402
 import dockerfile as df  # noqa: E402
 
 ROOT = None
@@ -29,19 +29,9 @@ def load():
         return df.Dockerfile(f.read())
 
 
-def dockerignored(path, patterns):
-    """Docker's rule: the last pattern that matches the path or one of its parents decides."""
-    parts = path.split("/")
-    prefixes = ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
-    excluded = False
-    for pattern in patterns:
-        negate = pattern.startswith("!")
-        pat = pattern[1:] if negate else pattern
-        pat = pat.rstrip("/")
-        if any(fnmatch.fnmatchcase(p, pat) or fnmatch.fnmatchcase(p, pat.replace("**/", "*/"))
-               for p in prefixes):
-            excluded = not negate
-    return excluded
+# Docker's rules (the last matching pattern decides; `*` stays within a path element, `**` spans
+# them), shared with the stage-build test.
+dockerignored = bc.dockerignored
 
 
 class DockerfileStructure(unittest.TestCase):
@@ -228,6 +218,28 @@ class DockerfileStructure(unittest.TestCase):
                                      f"{stage.name} line {ins.line}: {path} is excluded by .dockerignore")
         self.assertTrue(dockerignored("build/cutout-server", patterns), "build/ stays out of the context")
         self.assertTrue(dockerignored(".git/HEAD", patterns))
+
+
+class ContextRules(unittest.TestCase):
+    """The matchers the stage-build test relies on, on known cases of Docker's and git's rules."""
+
+    def test_dockerignore_rules(self):
+        pats = ["*", "!src/", "src/**/*.tmp", "!bench/gpu/engine_bench.cmake", "docs/*.md", "**/__pycache__"]
+        cases = {"src/a.cpp": False, "src/x/y.tmp": True, "top.txt": True, "bench/gpu/engine_bench.cmake": False,
+                 "bench/gpu/run.sh": True, "src/m/__pycache__/z.pyc": True}
+        for path, excluded in cases.items():
+            self.assertEqual(dockerignored(path, pats), excluded, path)
+        # `*` stays within one path element.
+        self.assertTrue(dockerignored("docs/a.md", ["docs/*.md"]))
+        self.assertFalse(dockerignored("docs/x/a.md", ["docs/*.md"]))
+
+    def test_gcloudignore_is_read_with_gits_rules(self):
+        import tempfile
+        with tempfile.TemporaryDirectory() as root:
+            with open(os.path.join(root, ".gcloudignore"), "w") as f:
+                f.write("bench/*\n!bench/gpu/\nbench/gpu/*\n!bench/gpu/keep.cmake\nbuild/\n")
+            paths = ["bench/gpu/keep.cmake", "bench/gpu/run.sh", "bench/x.py", "build/a", "src/b.cpp"]
+            self.assertEqual(bc.gcloudignored(root, paths), {"bench/gpu/run.sh", "bench/x.py", "build/a"})
 
 
 if __name__ == "__main__":
