@@ -21,8 +21,11 @@ ARG DEBIAN_SNAPSHOT=20251229T000000Z
 ARG CUDA_DEVEL_IMAGE=nvidia/cuda:12.6.3-devel-ubuntu24.04
 ARG CUDA_BASE_IMAGE=nvidia/cuda:12.6.3-base-ubuntu24.04
 ARG UBUNTU_SNAPSHOT=20251229T000000Z
-# The official LibTorch, CUDA build, cxx11 ABI. LIBTORCH_SHA256: set it to pin the archive's bytes
-# (the build prints the hash it saw either way).
+# The official LibTorch, CUDA build, cxx11 ABI, pinned by LIBTORCH_SHA256. PyTorch publishes no
+# checksum for the archive and none could be read from where this was written, so the pin has no
+# default: the CUDA build refuses to start without one, and stops when the bytes differ.
+# Compute it once (docs/deploy.md, "LibTorch's pin"):
+#   curl -fsSL https://download.pytorch.org/libtorch/cu126/libtorch-cxx11-abi-shared-with-deps-2.6.0%2Bcu126.zip | sha256sum
 ARG LIBTORCH_VERSION=2.6.0
 ARG LIBTORCH_CUDA=cu126
 ARG LIBTORCH_SHA256=
@@ -78,8 +81,13 @@ RUN apt-pin "${DEBIAN_SNAPSHOT}" \
       libjpeg-dev liblcms2-dev zlib1g-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
+# What the configure and build read: CMakeLists.txt includes bench/gpu/engine_bench.cmake (its tools are
+# off by default) and src/http embeds the demo page from web/. tests/deploy/stage_build.py builds this
+# stage from exactly these lines.
 COPY CMakeLists.txt ./
+COPY bench/gpu/engine_bench.cmake bench/gpu/engine_bench.cmake
 COPY src src
+COPY web web
 RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCUTOUT_BUILD_TESTS=OFF \
  && cmake --build build \
  && strip build/cutout-server
@@ -129,16 +137,24 @@ RUN apt-pin "${UBUNTU_SNAPSHOT}" \
       libopencv-dev libcpp-httplib-dev nlohmann-json3-dev libspdlog-dev libcli11-dev \
       libjpeg-dev liblcms2-dev zlib1g-dev \
  && rm -rf /var/lib/apt/lists/*
-RUN curl -fsSL --retry 3 -o /tmp/libtorch.zip \
+RUN if ! echo "${LIBTORCH_SHA256}" | grep -Eqx '[0-9a-f]{64}'; then \
+      echo "LIBTORCH_SHA256 must be the archive's sha256 (64 hex digits), got '${LIBTORCH_SHA256}': see docs/deploy.md" >&2; \
+      exit 1; \
+    fi \
+ && curl -fsSL --retry 3 -o /tmp/libtorch.zip \
       "https://download.pytorch.org/libtorch/${LIBTORCH_CUDA}/libtorch-cxx11-abi-shared-with-deps-${LIBTORCH_VERSION}%2B${LIBTORCH_CUDA}.zip" \
- && sha256sum /tmp/libtorch.zip \
- && if [ -n "${LIBTORCH_SHA256}" ]; then echo "${LIBTORCH_SHA256}  /tmp/libtorch.zip" | sha256sum -c -; fi \
+ && echo "${LIBTORCH_SHA256}  /tmp/libtorch.zip" | sha256sum -c - \
  && unzip -q /tmp/libtorch.zip -d /opt \
  && rm /tmp/libtorch.zip \
  && if [ -d /opt/libtorch/include/fmt ]; then mv /opt/libtorch/include/fmt /opt/libtorch/fmt-not-used; fi
 WORKDIR /src
+# What the configure and build read: CMakeLists.txt includes bench/gpu/engine_bench.cmake (its tools are
+# off by default) and src/http embeds the demo page from web/. tests/deploy/stage_build.py builds this
+# stage from exactly these lines.
 COPY CMakeLists.txt ./
+COPY bench/gpu/engine_bench.cmake bench/gpu/engine_bench.cmake
 COPY src src
+COPY web web
 COPY deploy/docker/runtime-packages.sh deploy/docker/runtime-packages.sh
 # The binary keeps an RPATH to /opt/libtorch/lib, where the runtime stage puts the same files.
 RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCUTOUT_BUILD_TESTS=OFF \

@@ -7,7 +7,8 @@
 #
 # Settings (environment): PROJECT_ID, REGION, SERVICE (cutout), REPOSITORY (cutout), TAG (git short
 # hash), MODEL_SOURCE (inspyrenet, or file with MODEL_FILE), ALLOW_UNAUTHENTICATED (0), IMAGE (skip the
-# build and deploy this image), RENDERED (where the filled-in YAML goes).
+# build and deploy this image), RENDERED (where the filled-in YAML goes), LIBTORCH_SHA256 (required for
+# a build: the LibTorch archive's sha256, see docs/deploy.md).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -30,6 +31,9 @@ run gcloud services enable run.googleapis.com artifactregistry.googleapis.com cl
   cloudscheduler.googleapis.com iam.googleapis.com --project "$PROJECT_ID"
 
 if [ "$build" = 1 ]; then
+  # Checked here too, so a missing pin costs no Cloud Build run (the Dockerfile refuses it as well).
+  [[ "${LIBTORCH_SHA256:-}" =~ ^[0-9a-f]{64}$ ]] ||
+    die "set LIBTORCH_SHA256 to the LibTorch archive's sha256 (docs/deploy.md, \"LibTorch's pin\"), or IMAGE to deploy a built image"
   if exists gcloud artifacts repositories describe "$REPOSITORY" --project "$PROJECT_ID" --location "$REGION"; then
     say "Artifact Registry repository $REPOSITORY exists"
   else
@@ -39,13 +43,14 @@ if [ "$build" = 1 ]; then
   say "building $IMAGE (CUDA target, model: $MODEL_SOURCE) with Cloud Build"
   run gcloud builds submit "$root" --project "$PROJECT_ID" --region "$REGION" \
     --config "$here/cloudbuild.yaml" \
-    --substitutions "_IMAGE=$IMAGE,_MODEL_SOURCE=$MODEL_SOURCE,_MODEL_FILE=$MODEL_FILE"
+    --substitutions "_IMAGE=$IMAGE,_MODEL_SOURCE=$MODEL_SOURCE,_MODEL_FILE=$MODEL_FILE,_LIBTORCH_SHA256=$LIBTORCH_SHA256"
 fi
 
 ensure_service_account "$RUNTIME_SA_NAME" "cutout service runtime"
 
 say "rendering deploy/service.yaml into $RENDERED"
 sed -e "s|\${SERVICE}|$SERVICE|g" -e "s|\${REGION}|$REGION|g" -e "s|\${IMAGE}|$IMAGE|g" \
+    -e "s|\${PROJECT_ID}|$PROJECT_ID|g" \
     -e "s|\${RUNTIME_SERVICE_ACCOUNT}|$(sa_email "$RUNTIME_SA_NAME")|g" \
     "$here/service.yaml" > "$RENDERED"
 if grep -v '^[[:space:]]*#' "$RENDERED" | grep '[$]{'; then die "unfilled placeholders in $RENDERED"; fi

@@ -17,9 +17,20 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 : "${SCHEDULE:=*/8 8-17 * * 1-5}"
 : "${TIME_ZONE:=Etc/UTC}"
-# /warmup waits up to this long for the model; under the job's attempt deadline.
-: "${WARMUP_TIMEOUT_MS:=120000}"
+# /warmup waits up to this long for the model. It must end before the service's request timeout
+# (deploy/service.yaml, timeoutSeconds: 120), or a slow cold start ends in Cloud Run's bare 504
+# instead of the server's 503 warmup_timeout with the phase it was in. The margin, at least
+# WARMUP_MARGIN_S (20 s): Cloud Run's clock starts when it accepts the request, the server's only
+# once the container runs and has opened its port (instance scheduling, image streaming and the
+# process start come first), and the 503 must still be written back.
+: "${WARMUP_TIMEOUT_MS:=100000}"
+: "${WARMUP_MARGIN_S:=20}"
 require_project
+request_timeout_s=$(awk '$1 == "timeoutSeconds:" { print $2; exit }' "$here/service.yaml")
+[[ "$WARMUP_TIMEOUT_MS" =~ ^[0-9]+$ ]] || die "WARMUP_TIMEOUT_MS must be a number of milliseconds"
+if (( WARMUP_TIMEOUT_MS + WARMUP_MARGIN_S * 1000 > request_timeout_s * 1000 )); then
+  die "WARMUP_TIMEOUT_MS=$WARMUP_TIMEOUT_MS leaves less than ${WARMUP_MARGIN_S} s before the request timeout (${request_timeout_s} s, deploy/service.yaml)"
+fi
 
 sa=$(sa_email "$WARMUP_SA_NAME")
 say "warm-up job $WARMUP_JOB: '$SCHEDULE' ($TIME_ZONE) -> $SERVICE/warmup as $sa"

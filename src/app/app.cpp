@@ -6,7 +6,9 @@
 #include <httplib.h>
 
 #include "cutout/engine/inference_gate.hpp"
+#include "cutout/http/metrics.hpp"
 #include "cutout/http/server.hpp"
+#include "cutout/logging/logging.hpp"
 #include "cutout/imaging/decode.hpp"
 #include "cutout/imaging/encode.hpp"
 #include "cutout/service/model_loader.hpp"
@@ -22,8 +24,11 @@ struct App::Parts {
   service::ModelLoader loader;
   engine::InferenceGate gate;
   service::BackgroundRemover remover;
+  http::Metrics metrics;
   http::HttpServer server;
+  std::unique_ptr<http::MetricsServer> metrics_server;  // --metrics-port
   int port = -1;
+  int metrics_port = -1;
 
   Parts(config::Settings s, std::unique_ptr<httplib::Server> library_server)
       : settings(std::move(s)),
@@ -32,11 +37,19 @@ struct App::Parts {
         gate(static_cast<std::size_t>(settings.queue_depth)),
         remover(readiness, loader, gate, imaging::DecodeLimits{settings.max_pixels},
                 imaging::EncodeOptions{}),
-        server(http::AppContext{readiness, loader, remover},
+        // GPU memory: no source yet (LibTorch's CUDA allocator statistics need a CUDA build of
+        // the engine); the metric is left out rather than reported as 0.
+        metrics(readiness, loader,
+                http::MetricsSources{[this] { return http::QueueStats{gate.inside(), gate.capacity(), gate.rejected()}; },
+                                     nullptr}),
+        server(http::AppContext{readiness, loader, remover, &metrics},
                http::HttpOptions{settings.host, settings.port, settings.http_threads,
                                  settings.max_body_bytes, settings.cors_origins,
                                  std::chrono::seconds(settings.read_timeout_s),
-                                 std::chrono::seconds(settings.write_timeout_s)},
+                                 std::chrono::seconds(settings.write_timeout_s),
+                                 settings.cors_allow_headers, settings.api_key,
+                                 settings.trace_project, settings.trusted_proxy_hops,
+                                 settings.metrics_public},
                std::move(library_server)) {}
 };
 
@@ -47,6 +60,7 @@ App::App(config::Settings settings, std::unique_ptr<httplib::Server> server)
 
 App::~App() {
   parts_->server.stop();
+  if (parts_->metrics_server) parts_->metrics_server->stop();
   parts_->loader.join();
 }
 
@@ -54,15 +68,26 @@ int App::listen() {
   parts_->port = parts_->server.bind();
   parts_->server.start();
   parts_->readiness.mark(service::Milestone::PortOpen);
+  const config::Settings& s = parts_->settings;
+  if (s.metrics_port != 0) {
+    parts_->metrics_server = std::make_unique<http::MetricsServer>(parts_->metrics);
+    parts_->metrics_port = parts_->metrics_server->start(s.metrics_host, s.metrics_port);
+    log_event(spdlog::level::info, "metrics listening",
+              {{"host", s.metrics_host}, {"port", parts_->metrics_port}, {"path", "/metrics"}});
+  }
   return parts_->port;
 }
 
 void App::start_loading() { parts_->loader.start(); }
 void App::load_now() { parts_->loader.load(); }
-void App::stop_serving() { parts_->server.stop(); }
+void App::stop_serving() {
+  parts_->server.stop();
+  if (parts_->metrics_server) parts_->metrics_server->stop();
+}
 
 service::Readiness& App::readiness() { return parts_->readiness; }
 const config::Settings& App::settings() const { return parts_->settings; }
 int App::port() const { return parts_->port; }
+int App::metrics_port() const { return parts_->metrics_port; }
 
 }  // namespace cutout::app

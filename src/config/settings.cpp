@@ -13,16 +13,32 @@ T lookup(const std::map<std::string, T>& table, const std::string& key) {
   return table.at(key);  // CLI::IsMember already refused other keys
 }
 
-std::vector<std::string> split_origins(const std::string& text) {
+// Comma-separated items, trimmed; `trailing` characters are also cut from each item's end.
+std::vector<std::string> split_list(const std::string& text, const char* trailing = " \t") {
   std::vector<std::string> out;
   std::stringstream stream(text);
   std::string item;
   while (std::getline(stream, item, ',')) {
     const auto begin = item.find_first_not_of(" \t");
-    const auto end = item.find_last_not_of(" \t/");
+    const auto end = item.find_last_not_of(trailing);
     if (begin != std::string::npos) out.push_back(item.substr(begin, end - begin + 1));
   }
   return out;
+}
+
+std::vector<std::string> split_origins(const std::string& text) { return split_list(text, " \t/"); }
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ",") + item;
+  return out;
+}
+
+// RFC 9110 token characters: what a header name may hold.
+bool is_header_name(const std::string& name) {
+  return !name.empty() && name.find_first_not_of("!#$%&'*+-.^_`|~0123456789"
+                                                 "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") ==
+                              std::string::npos;
 }
 
 }  // namespace
@@ -31,6 +47,7 @@ ParseOutcome parse_settings(int argc, const char* const* argv) {
   ParseOutcome outcome;
   Settings& s = outcome.settings;
   std::string device = "auto", precision = "auto", log_format = "json", cors;
+  std::string allow_headers = join(s.cors_allow_headers);
 
   CLI::App app{"cutout-server: removes image backgrounds over HTTP (InSPyReNet/ISNet, LibTorch)",
                "cutout-server"};
@@ -72,6 +89,26 @@ ParseOutcome parse_settings(int argc, const char* const* argv) {
   app.add_option("--fail-exit-delay-ms", s.fail_exit_delay_ms,
                  "After a failed start, answer /health this long before exiting non-zero")
       ->envname("CUTOUT_FAIL_EXIT_DELAY_MS")->check(CLI::Range(0, 600000));
+  app.add_option("--cors-allow-headers", allow_headers,
+                 "Comma-separated request headers a cross-origin page may send (CORS preflight)")
+      ->envname("CUTOUT_CORS_ALLOW_HEADERS");
+  app.add_option("--api-key", s.api_key,
+                 "Require this key (X-API-Key or Authorization: Bearer) on every route but the "
+                 "health probes; empty: none")
+      ->envname("CUTOUT_API_KEY");
+  app.add_option("--trace-project", s.trace_project,
+                 "Google Cloud project for the trace field of log lines (projects/P/traces/ID)")
+      ->envname("GOOGLE_CLOUD_PROJECT");
+  app.add_option("--trusted-proxy-hops", s.trusted_proxy_hops,
+                 "Proxies in front that append to X-Forwarded-For (1 on Cloud Run); 0: use the "
+                 "socket's address")
+      ->envname("CUTOUT_TRUSTED_PROXY_HOPS")->check(CLI::Range(0, 16));
+  app.add_option("--metrics-host", s.metrics_host, "Address of the /metrics listener")
+      ->envname("CUTOUT_METRICS_HOST");
+  app.add_option("--metrics-port", s.metrics_port, "Port of the /metrics listener (Prometheus text format), e.g. 9464; 0: none")
+      ->envname("CUTOUT_METRICS_PORT")->check(CLI::Range(0, 65535));
+  app.add_flag("--metrics-public", s.metrics_public, "Also serve /metrics on the main port")
+      ->envname("CUTOUT_METRICS_PUBLIC");
   app.set_version_flag("--version", "cutout-server 0.1.0");
 
   try {
@@ -101,12 +138,21 @@ ParseOutcome parse_settings(int argc, const char* const* argv) {
                                          precision);
   s.log_format = log_format == "json" ? LogFormat::Json : LogFormat::Text;
   s.cors_origins = split_origins(cors);
+  s.cors_allow_headers = split_list(allow_headers);
+  std::string problem;
+  for (const auto& name : s.cors_allow_headers) {
+    if (!is_header_name(name)) problem = "--cors-allow-headers: '" + name + "' is not a header name";
+  }
+  if (s.metrics_port != 0 && s.metrics_port == s.port) {
+    problem = "--metrics-port must differ from --port (0 turns the metrics listener off)";
+  }
   const char* conflict = compute_settings_conflict(s.device, s.precision);
-  if (s.model_path.empty() || conflict != nullptr) {
+  if (conflict != nullptr) problem = conflict;
+  if (s.model_path.empty()) problem = "--model must name a file";
+  if (!problem.empty()) {
     outcome.exit_now = true;
     outcome.exit_code = 2;
-    outcome.output = std::string("cutout-server: error: ") +
-                     (conflict != nullptr ? conflict : "--model must name a file") + "\n";
+    outcome.output = "cutout-server: error: " + problem + "\n";
   }
   return outcome;
 }

@@ -13,6 +13,11 @@ double ms_between(std::chrono::steady_clock::time_point a, std::chrono::steady_c
 
 InferenceGate::InferenceGate(std::size_t capacity) : capacity_(capacity == 0 ? 1 : capacity) {}
 
+std::uint64_t InferenceGate::rejected() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return rejected_;
+}
+
 std::size_t InferenceGate::inside() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return static_cast<std::size_t>(next_ticket_ - now_serving_);
@@ -24,6 +29,7 @@ InferenceGate::Timing InferenceGate::run(const std::function<void()>& work) {
   {
     std::unique_lock<std::mutex> lock(mutex_);
     if (next_ticket_ - now_serving_ >= capacity_) {
+      ++rejected_;
       throw Error(ErrorKind::Overloaded, "queue_full",
                   "the inference queue is full (" + std::to_string(capacity_) + " requests)");
     }

@@ -8,8 +8,10 @@
 
 namespace cutout::http {
 
-CorsPolicy::CorsPolicy(std::vector<std::string> allowed_origins) : allowed_(std::move(allowed_origins)) {
+CorsPolicy::CorsPolicy(std::vector<std::string> allowed_origins, std::vector<std::string> allowed_headers)
+    : allowed_(std::move(allowed_origins)) {
   any_ = std::find(allowed_.begin(), allowed_.end(), "*") != allowed_.end();
+  for (const auto& name : allowed_headers) allow_headers_ += (allow_headers_.empty() ? "" : ", ") + name;
 }
 
 std::string CorsPolicy::allowed_origin(const std::string& origin) const {
@@ -24,8 +26,8 @@ void CorsPolicy::apply(const httplib::Request& request, httplib::Response& respo
   if (!allowed_.empty()) response.set_header("Vary", "Origin");
   if (allow.empty()) return;
   response.set_header("Access-Control-Allow-Origin", allow);
-  // Lets the page read the stage timings and the back-off hint.
-  response.set_header("Access-Control-Expose-Headers", "Server-Timing, Retry-After");
+  // Lets the page read the stage timings, the back-off hint and the request's ID.
+  response.set_header("Access-Control-Expose-Headers", "Server-Timing, Retry-After, X-Request-Id");
 }
 
 bool CorsPolicy::answer_preflight(const httplib::Request& request, httplib::Response& response) const {
@@ -41,7 +43,9 @@ bool CorsPolicy::answer_preflight(const httplib::Request& request, httplib::Resp
   response.status = 204;
   response.set_header("Access-Control-Allow-Origin", allow);
   response.set_header("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
-  response.set_header("Access-Control-Allow-Headers", "Content-Type");
+  // The configured list, whatever the preflight asked for: the browser checks its own request
+  // against it. (No credentials mode: an Authorization header is a plain request header here.)
+  if (!allow_headers_.empty()) response.set_header("Access-Control-Allow-Headers", allow_headers_);
   response.set_header("Access-Control-Max-Age", "600");
   response.set_header("Vary", "Origin");
   return true;

@@ -9,6 +9,7 @@
 
 #include "cutout/core/error.hpp"
 #include "cutout/http/reply.hpp"
+#include "cutout/http/request_context.hpp"
 #include "cutout/logging/logging.hpp"
 #include "cutout/service/readiness.hpp"
 #include "cutout/service/startup_progress.hpp"
@@ -24,8 +25,12 @@ constexpr int kRetryAfterLoadingMaxS = 30;
 constexpr const char* kInternalMessage = "internal error while processing the request";
 
 ErrorReply internal(const std::string& type, const std::string& detail) {
-  // The detail goes to the log, once, not to the client.
-  log_event(spdlog::level::err, "internal error", {{"type", type}, {"detail", detail}});
+  // The detail goes to the log, once, not to the client: in Error Reporting's shape, with the
+  // request's trace and ID (request_context.hpp), so the line joins its request.
+  nlohmann::json fields = reported_error_fields(__FILE__, __LINE__, "cutout::http::StatusPolicy::reply_for");
+  fields["type"] = type;
+  fields["detail"] = detail;
+  log_event(spdlog::level::err, "internal error (" + type + "): " + detail, fields);
   return ErrorReply{500, type, kInternalMessage, std::nullopt};
 }
 
@@ -101,6 +106,11 @@ ErrorReply body_too_large(std::size_t limit_bytes) {
   return {413, "body_too_large",
           "the request body is over the limit of " + std::to_string(limit_bytes) + " bytes",
           std::nullopt};
+}
+
+ErrorReply unauthorized() {
+  return {401, "unauthorized",
+          "a valid API key is required: send X-API-Key: KEY or Authorization: Bearer KEY", std::nullopt};
 }
 
 nlohmann::json error_object(const ErrorReply& reply) {

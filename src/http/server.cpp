@@ -11,9 +11,12 @@
 #include <nlohmann/json.hpp>
 
 #include "cutout/logging/logging.hpp"
+#include "cutout/http/api_key.hpp"
 #include "cutout/http/cors.hpp"
 #include "cutout/http/error_response.hpp"
 #include "cutout/http/reply.hpp"
+#include "cutout/http/metrics.hpp"
+#include "cutout/http/request_context.hpp"
 #include "cutout/http/routes.hpp"
 
 namespace cutout::http {
@@ -39,12 +42,12 @@ void log_access(const httplib::Request& req, const httplib::Response& res) {
   const auto level = res.status >= 500 ? spdlog::level::warn : spdlog::level::info;
   nlohmann::json fields = {{"httpRequest",
               {{"requestMethod", req.method},
-               {"requestUrl", req.path},
+               {"requestUrl", req.target.empty() ? req.path : req.target},  // with the query
                {"status", res.status},
                {"requestSize", req.has_header("Content-Length") ? req.get_header_value("Content-Length") : "0"},
                {"responseSize", std::to_string(res.body.size())},
                {"userAgent", req.get_header_value("User-Agent")},
-               {"remoteIp", req.remote_addr},
+               {"remoteIp", current_request() ? current_request()->client_address : req.remote_addr},
                {"latency", latency}}},
              {"duration_ms", ms}};
   if (res.has_header("Server-Timing")) fields["server_timing"] = res.get_header_value("Server-Timing");
@@ -97,13 +100,21 @@ void configure_server(httplib::Server& svr, const AppContext& context, const Htt
   svr.set_keep_alive_timeout(5);
 
   auto policy = std::make_shared<const StatusPolicy>(context.readiness);
-  auto cors = std::make_shared<CorsPolicy>(options.cors_origins);
+  auto cors = std::make_shared<CorsPolicy>(options.cors_origins, options.cors_allow_headers);
+  auto api_key = std::make_shared<const ApiKeyCheck>(options.api_key);
+  auto tracing = std::make_shared<const RequestTracing>(options.trace_project, options.trusted_proxy_hops);
   const std::size_t max_body = options.max_body_bytes;
-  svr.set_pre_routing_handler([cors, max_body](const httplib::Request& req, httplib::Response& res) {
+  svr.set_pre_routing_handler([cors, api_key, tracing, max_body](const httplib::Request& req,
+                                                                 httplib::Response& res) {
     t_request_started = std::chrono::steady_clock::now();
     clear_error_type_on_this_thread();
+    tracing->begin(req, res);  // trace, request ID, client address: on every log line until the access line
     if (cors->answer_preflight(req, res)) return httplib::Server::HandlerResponse::Handled;
     cors->apply(req, res);  // on every answer, errors included, so the page can read them
+    if (!api_key->admits(req)) {
+      ApiKeyCheck::refuse(res);
+      return httplib::Server::HandlerResponse::Handled;
+    }
     // Refuse an announced oversize (or unreadable) length before reading the body, and close the
     // connection so that the body is never read at all.
     if (const auto refusal = refuse_announced_length(req, max_body)) {
@@ -135,7 +146,16 @@ void configure_server(httplib::Server& svr, const AppContext& context, const Htt
   svr.set_exception_handler([policy](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
     send_error(res, policy->reply_for(ep));
   });
-  svr.set_logger(log_access);
+  Metrics* metrics = context.metrics;
+  svr.set_logger([metrics](const httplib::Request& req, const httplib::Response& res) {
+    if (metrics != nullptr) {
+      metrics->record(req, res, std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                                              t_request_started).count());
+    }
+    log_access(req, res);
+    RequestTracing::end();
+  });
+  if (metrics != nullptr && options.metrics_public) register_metrics_route(svr, *metrics);
   register_routes(svr, context, policy, max_body);
 }
 

@@ -16,6 +16,8 @@ LogFormat g_format = LogFormat::Text;
 // Fields of the log_event call in progress on this thread. spdlog's synchronous logger formats on
 // the calling thread, so the formatter can pick them up without changing spdlog's API.
 thread_local const nlohmann::json* t_fields = nullptr;
+// The thread's context fields (set_thread_log_context), merged into every line.
+thread_local nlohmann::json t_context = nlohmann::json::object();
 
 const char* severity(spdlog::level::level_enum level) {
   switch (level) {
@@ -44,8 +46,8 @@ std::string iso_time(spdlog::log_clock::time_point tp) {
 class JsonFormatter final : public spdlog::formatter {
  public:
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
-    nlohmann::json line = t_fields != nullptr && t_fields->is_object() ? *t_fields
-                                                                        : nlohmann::json::object();
+    nlohmann::json line = t_context;
+    if (t_fields != nullptr && t_fields->is_object()) line.update(*t_fields);
     line["severity"] = severity(msg.level);
     line["message"] = std::string(msg.payload.data(), msg.payload.size());
     line["time"] = iso_time(msg.time);
@@ -88,10 +90,19 @@ void log_event(spdlog::level::level_enum level, std::string_view message,
     return;
   }
   std::string line(message);
+  for (const auto& [key, value] : t_context.items()) {
+    if (!fields.is_object() || !fields.contains(key)) line += " " + key + "=" + as_text(value);
+  }
   if (fields.is_object()) {
     for (const auto& [key, value] : fields.items()) line += " " + key + "=" + as_text(value);
   }
   spdlog::log(level, "{}", line);
 }
+
+void set_thread_log_context(nlohmann::json fields) {
+  t_context = fields.is_object() ? std::move(fields) : nlohmann::json::object();
+}
+
+void clear_thread_log_context() { t_context = nlohmann::json::object(); }
 
 }  // namespace cutout

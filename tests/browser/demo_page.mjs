@@ -218,6 +218,8 @@ async function main() {
     check(download[0].startsWith('blob:') && download[1].endsWith('-cutout.png'), `download link ${download}`);
     step(`sizes ${sizes.cutout.join('x')}; Server-Timing rows: ${stages.join(', ')}`);
 
+    await crossOriginWithAuthorization(port, upload);
+
     if (opts.screenshot) {
       mkdirSync(dirname(resolve(opts.screenshot)), { recursive: true });
       await page.screenshot({ path: opts.screenshot, fullPage: true });
@@ -251,6 +253,49 @@ async function main() {
     }
   }
   step('passed');
+
+  // A page on one origin (this server, 127.0.0.1) calls a second server on another origin
+  // (localhost) that allows it by --cors-origin and asks for an API key: the browser's preflight
+  // for Authorization, then the call, whose answer and exposed headers the page can read; without
+  // the key a 401 the page can read too.
+  async function crossOriginWithAuthorization(pagePort, picture) {
+    const key = 'browser-test-key-42';
+    const otherLog = [];
+    const other = startServer(opts, otherLog, ['--cors-origin', `http://127.0.0.1:${pagePort}`, '--api-key', key]);
+    try {
+      const otherPort = await other.port;
+      const base = `http://localhost:${otherPort}`;
+      const warm = await fetch(`${base}/warmup?timeout_ms=60000`, { headers: { 'X-API-Key': key } });
+      check(warm.status === 200, `second server's /warmup answered ${warm.status}`);
+      // A document of the first origin without the demo page's Content-Security-Policy (which
+      // allows connections to its own origin only): the frontend of another site, as it were.
+      const page = await browser.newPage();
+      await page.goto(`http://127.0.0.1:${pagePort}/health/live`);
+      const result = await page.evaluate(async ([url, token, bytes, type]) => {
+        const body = new Blob([new Uint8Array(bytes)], { type });
+        const withKey = await fetch(url, { method: 'POST', body, headers: { Authorization: `Bearer ${token}`, 'Content-Type': type } });
+        const blob = await withKey.blob();
+        const withoutKey = await fetch(url, { method: 'POST', body, headers: { 'Content-Type': type } });
+        return { status: withKey.status, type: blob.type, size: blob.size, timing: withKey.headers.get('Server-Timing'),
+          requestId: withKey.headers.get('X-Request-Id'), refused: withoutKey.status, refusal: await withoutKey.json() };
+      }, [`${base}/remove-background`, key, [...picture.buffer], picture.mimeType]);
+      check(result.status === 200 && result.type === 'image/png' && result.size > 0,
+        `cross-origin call with Authorization: ${JSON.stringify(result)}`);
+      check(/inference;dur=/.test(result.timing || ''), `Server-Timing not readable cross-origin: ${result.timing}`);
+      check(/^[A-Za-z0-9._-]{8,}$/.test(result.requestId || ''), `X-Request-Id not readable cross-origin: ${result.requestId}`);
+      check(result.refused === 401 && result.refusal.error.type === 'unauthorized',
+        `without the key: ${result.refused} ${JSON.stringify(result.refusal)}`);
+      const preflights = otherLog.filter((l) => /"requestMethod":"OPTIONS"/.test(l)).length;
+      check(preflights >= 1, 'the browser sent no preflight (the call was not cross-origin?)');
+      step(`cross-origin ${base} with Authorization: ${result.status}, ${result.size} bytes, request ${result.requestId}; ` +
+        `without the key ${result.refused}; ${preflights} preflight(s)`);
+    } catch (err) {
+      console.error('--- second server log (last 20 lines)\n' + otherLog.slice(-20).join('\n'));
+      throw err;
+    } finally {
+      await stopServer(other.child);
+    }
+  }
 
   function check(ok, message) {
     if (!ok) {

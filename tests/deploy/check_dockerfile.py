@@ -9,13 +9,14 @@ at build time from the model stage; runtime stages: non-root USER, exec-form ENT
 matching PORT, CUTOUT_MODEL pointing at the baked file, CUDA_MODULE_LOADING=LAZY, no CUDA devel
 image; COPY sources present in the repository and not excluded by .dockerignore.
 """
-import fnmatch
 import os
 import re
+import subprocess
 import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import build_context as bc  # noqa: E402
 import dockerfile as df  # noqa: E402
 
 ROOT = None
@@ -28,19 +29,9 @@ def load():
         return df.Dockerfile(f.read())
 
 
-def dockerignored(path, patterns):
-    """Docker's rule: the last pattern that matches the path or one of its parents decides."""
-    parts = path.split("/")
-    prefixes = ["/".join(parts[:i]) for i in range(1, len(parts) + 1)]
-    excluded = False
-    for pattern in patterns:
-        negate = pattern.startswith("!")
-        pat = pattern[1:] if negate else pattern
-        pat = pat.rstrip("/")
-        if any(fnmatch.fnmatchcase(p, pat) or fnmatch.fnmatchcase(p, pat.replace("**/", "*/"))
-               for p in prefixes):
-            excluded = not negate
-    return excluded
+# Docker's rules (the last matching pattern decides; `*` stays within a path element, `**` spans
+# them), shared with the stage-build test.
+dockerignored = bc.dockerignored
 
 
 class DockerfileStructure(unittest.TestCase):
@@ -72,8 +63,8 @@ class DockerfileStructure(unittest.TestCase):
 
     def test_version_args_have_defaults(self):
         for name, default in self.d.global_args.items():
-            if name.endswith("_SHA256") and name.startswith("LIBTORCH"):
-                continue   # optional; the download's hash is printed either way (docs/deploy.md)
+            if name == "LIBTORCH_SHA256":
+                continue   # no published value: the deployer sets it (test_libtorch_is_pinned)
             self.assertTrue(default, f"global ARG {name} has no default: the build is not pinned")
         self.assertRegex(self.d.global_args["INSPYRENET_CKPT_SHA256"], r"^[0-9a-f]{64}$")
         self.assertRegex(self.d.global_args["DEBIAN_SNAPSHOT"], r"^\d{8}T\d{6}Z$")
@@ -98,6 +89,30 @@ class DockerfileStructure(unittest.TestCase):
             for run in stage.runs():
                 if re.search(r"\b(curl|wget)\s+-", run):
                     self.assertIn("sha256sum", run, f"{stage.name}: a download without sha256sum")
+
+    def test_libtorch_is_pinned(self):
+        """The pin is required (an empty or malformed one stops the build before the download) and
+        checked with sha256sum -c before the archive is unpacked."""
+        self.assertIn("LIBTORCH_SHA256", self.d.global_args)
+        default = self.d.global_args["LIBTORCH_SHA256"]
+        self.assertTrue(default == "" or re.fullmatch(r"[0-9a-f]{64}", default), default)
+        (run,) = [r for r in self.d.stage("build-cuda").runs() if "libtorch.zip" in r]
+        refuse = run.find("grep -Eqx '[0-9a-f]{64}'")
+        download = run.find("curl -fsSL")
+        check = run.find('echo "${LIBTORCH_SHA256}  /tmp/libtorch.zip" | sha256sum -c -')
+        unzip = run.find("unzip -q /tmp/libtorch.zip")
+        self.assertTrue(0 <= refuse < download < check < unzip,
+                        "refuse a missing pin, download, sha256sum -c, then unzip")
+        self.assertNotIn('if [ -n "${LIBTORCH_SHA256}" ]', run, "the check is not optional")
+        # The refusal itself, run by a shell as the build would (before any download).
+        (guard,) = [r[:r.find(" && curl ")] for r in self.d.stage("build-cuda").runs() if "grep -Eqx" in r]
+        for value, ok in (("", False), ("abc", False), ("A" * 64, False), ("0" * 64 + " x", False),
+                          ("0a" * 32, True)):
+            rc = subprocess.run(["sh", "-c", guard], env={"LIBTORCH_SHA256": value, "PATH": os.environ["PATH"]},
+                                capture_output=True).returncode
+            self.assertEqual(rc == 0, ok, f"LIBTORCH_SHA256={value!r}")
+        with open(os.path.join(ROOT, "deploy/cloudbuild.yaml")) as f:
+            self.assertIn("LIBTORCH_SHA256=${_LIBTORCH_SHA256}", f.read(), "Cloud Build passes the pin")
 
     def test_apt_is_pinned_to_the_snapshot(self):
         for stage in self.d.stages:
@@ -203,6 +218,28 @@ class DockerfileStructure(unittest.TestCase):
                                      f"{stage.name} line {ins.line}: {path} is excluded by .dockerignore")
         self.assertTrue(dockerignored("build/cutout-server", patterns), "build/ stays out of the context")
         self.assertTrue(dockerignored(".git/HEAD", patterns))
+
+
+class ContextRules(unittest.TestCase):
+    """The matchers the stage-build test relies on, on known cases of Docker's and git's rules."""
+
+    def test_dockerignore_rules(self):
+        pats = ["*", "!src/", "src/**/*.tmp", "!bench/gpu/engine_bench.cmake", "docs/*.md", "**/__pycache__"]
+        cases = {"src/a.cpp": False, "src/x/y.tmp": True, "top.txt": True, "bench/gpu/engine_bench.cmake": False,
+                 "bench/gpu/run.sh": True, "src/m/__pycache__/z.pyc": True}
+        for path, excluded in cases.items():
+            self.assertEqual(dockerignored(path, pats), excluded, path)
+        # `*` stays within one path element.
+        self.assertTrue(dockerignored("docs/a.md", ["docs/*.md"]))
+        self.assertFalse(dockerignored("docs/x/a.md", ["docs/*.md"]))
+
+    def test_gcloudignore_is_read_with_gits_rules(self):
+        import tempfile
+        with tempfile.TemporaryDirectory() as root:
+            with open(os.path.join(root, ".gcloudignore"), "w") as f:
+                f.write("bench/*\n!bench/gpu/\nbench/gpu/*\n!bench/gpu/keep.cmake\nbuild/\n")
+            paths = ["bench/gpu/keep.cmake", "bench/gpu/run.sh", "bench/x.py", "build/a", "src/b.cpp"]
+            self.assertEqual(bc.gcloudignored(root, paths), {"bench/gpu/run.sh", "bench/x.py", "build/a"})
 
 
 if __name__ == "__main__":

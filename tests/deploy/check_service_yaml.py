@@ -17,6 +17,7 @@ ROOT = SERVER = None
 GPU_STARTUP_LIMIT_S = 1800     # Cloud Run: failureThreshold x periodSeconds, GPU services
 INITIAL_DELAY_LIMIT_S = 240    # Cloud Run's cap on initialDelaySeconds
 SLOW_FIRST_START_S = 120       # at least twice the ~60 s cold starts seen before (docs/deploy.md)
+PIN = "0a" * 32                # a well-formed LIBTORCH_SHA256 for the dry runs
 GPU_IDLE_TIMEOUT_S = 600       # Cloud Run keeps an idle GPU instance about 10 minutes
 
 
@@ -130,7 +131,7 @@ class DeployScripts(unittest.TestCase):
     def test_deploy_renders_the_yaml(self):
         with tempfile.TemporaryDirectory() as tmp:
             rendered = os.path.join(tmp, "service.yaml")
-            out = dry_run("deploy.sh", RENDERED=rendered, TAG="abc1234")
+            out = dry_run("deploy.sh", RENDERED=rendered, TAG="abc1234", LIBTORCH_SHA256=PIN)
             with open(rendered) as f:
                 text = f.read()
             doc = yaml.safe_load(text)
@@ -141,8 +142,12 @@ class DeployScripts(unittest.TestCase):
         self.assertEqual(doc["spec"]["template"]["spec"]["serviceAccountName"],
                          "cutout-run@test-project.iam.gserviceaccount.com")
         self.assertNotIn("${", re.sub(r"#.*", "", text))
+        env = {e["name"]: e["value"] for e in doc["spec"]["template"]["spec"]["containers"][0]["env"]}
+        self.assertEqual(env["GOOGLE_CLOUD_PROJECT"], "test-project", "trace field's project")
+        self.assertEqual(env["CUTOUT_TRUSTED_PROXY_HOPS"], "1", "Google's front end")
         cmds = commands(out)
-        self.assertTrue(any(c.startswith("gcloud builds submit") and f"_IMAGE={image}" in c for c in cmds))
+        self.assertTrue(any(c.startswith("gcloud builds submit") and f"_IMAGE={image}" in c
+                            and f"_LIBTORCH_SHA256={PIN}" in c for c in cmds))
         self.assertTrue(any(c.startswith("gcloud run services replace") for c in cmds))
         self.assertFalse(any("allUsers" in c for c in cmds), "private unless asked")
 
@@ -167,6 +172,56 @@ class DeployScripts(unittest.TestCase):
         m = re.fullmatch(r"\*/(\d+)", minute)
         self.assertTrue(m, f"pings at a fixed interval: {schedule}")
         self.assertLess(int(m.group(1)) * 60, GPU_IDLE_TIMEOUT_S, "pings must come before the idle timeout")
+
+    def test_warmup_ends_before_the_request_timeout(self):
+        """The server's warmup_timeout (503 with the phase) must come before Cloud Run's 504, with a
+        margin for what happens before the server's clock starts (docs/deploy.md)."""
+        with open(os.path.join(ROOT, "deploy/service.yaml")) as f:
+            request_timeout_s = yaml.safe_load(f)["spec"]["template"]["spec"]["timeoutSeconds"]
+        (create,) = [c for c in commands(dry_run("warmup-create.sh")) if c.startswith("gcloud scheduler jobs create")]
+        timeout_ms = int(re.search(r"/warmup\\*\?timeout_ms=(\d+)", create).group(1))
+        self.assertLessEqual(timeout_ms / 1000 + 20, request_timeout_s, "20 s margin before the request timeout")
+        deadline = int(re.search(r"--attempt-deadline (\d+)s", create).group(1))
+        self.assertGreaterEqual(deadline, request_timeout_s, "the job waits for Cloud Run's answer")
+        # A setting that leaves no margin is refused.
+        proc = subprocess.run([os.path.join(ROOT, "deploy/warmup-create.sh")],
+                              env=dict(os.environ, DRY_RUN="1", PROJECT_ID="p", REGION="r",
+                                       WARMUP_TIMEOUT_MS=str(request_timeout_s * 1000)),
+                              capture_output=True, text=True, timeout=60)
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn("request timeout", proc.stderr)
+
+    def test_deploy_build_needs_the_libtorch_pin(self):
+        full = dict(os.environ, DRY_RUN="1", PROJECT_ID="p", REGION="r")
+        full.pop("LIBTORCH_SHA256", None)
+        proc = subprocess.run([os.path.join(ROOT, "deploy/deploy.sh")], env=full, capture_output=True,
+                              text=True, timeout=60)
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn("LIBTORCH_SHA256", proc.stderr)
+
+    def test_metrics_sidecar(self):
+        """The Prometheus sidecar scrapes the loopback metrics listener the server is told to open,
+        with the RunMonitoring config from Secret Manager; /metrics never goes on the public port."""
+        with open(os.path.join(ROOT, "deploy/metrics/rungmp-config.yaml")) as f:
+            config = yaml.safe_load(f)
+        self.assertEqual(config["kind"], "RunMonitoring")
+        (endpoint,) = config["spec"]["endpoints"]
+        self.assertEqual(endpoint["path"], "/metrics")
+        port = int(endpoint["port"])
+        with open(os.path.join(ROOT, "deploy/service.yaml")) as f:
+            container = yaml.safe_load(f)["spec"]["template"]["spec"]["containers"][0]
+        self.assertNotEqual(port, container["ports"][0]["containerPort"], "not the public port")
+        env = {e["name"]: e["value"] for e in container["env"]}
+        self.assertNotIn("CUTOUT_METRICS_PUBLIC", env)
+        cmds = commands(dry_run("metrics-sidecar.sh"))
+        (update,) = [c for c in cmds if c.startswith("gcloud run services update")]
+        self.assertIn(f"--container {container['name']} --update-env-vars CUTOUT_METRICS_PORT={port}", update)
+        self.assertIn("--container collector --image us-docker.pkg.dev/cloud-ops-agents-artifacts/cloud-run-gmp-sidecar/", update)
+        self.assertIn("/etc/rungmp/config.yaml=cutout-rungmp-config:latest", update)
+        self.assertTrue(any("secretmanager.secretAccessor" in c for c in cmds))
+        self.assertTrue(any("monitoring.metricWriter" in c for c in cmds))
+        # The server accepts the variable (the metrics listener's host defaults to loopback).
+        self.assertIn("CUTOUT_METRICS_PORT", server_env_names())
 
     def test_warmup_teardown(self):
         cmds = commands(dry_run("warmup-delete.sh", DELETE_SERVICE_ACCOUNT="1"))

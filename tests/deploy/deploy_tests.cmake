@@ -17,3 +17,15 @@ add_test(NAME deploy_cost_model
   WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
 set_tests_properties(deploy_dockerfile deploy_dockerfile_lint deploy_runtime_libs deploy_service_yaml deploy_shellcheck
   deploy_cost_model PROPERTIES TIMEOUT 120 ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1")
+# Each Dockerfile build stage built from exactly what it sees: the context after .dockerignore (and
+# .gcloudignore for Cloud Build), only its COPY sources, its own cmake commands. The CPU stage is
+# configured and built (incremental in build/stage-build, ccache); the CUDA stage is configured.
+add_test(NAME deploy_stage_build_cpu
+  COMMAND ${CUTOUT_PYTHON} ${CUTOUT_DEPLOY_TESTS}/stage_build.py ${PROJECT_SOURCE_DIR}
+          ${PROJECT_BINARY_DIR}/stage-build build-cpu)
+add_test(NAME deploy_stage_build_cuda
+  COMMAND ${CUTOUT_PYTHON} ${CUTOUT_DEPLOY_TESTS}/stage_build.py ${PROJECT_SOURCE_DIR}
+          ${PROJECT_BINARY_DIR}/stage-build build-cuda --configure-only)
+set_tests_properties(deploy_stage_build_cpu PROPERTIES TIMEOUT 1800 RUN_SERIAL TRUE
+  ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1")
+set_tests_properties(deploy_stage_build_cuda PROPERTIES TIMEOUT 300 ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1")

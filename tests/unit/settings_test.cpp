@@ -22,7 +22,10 @@ class SettingsTest : public ::testing::Test {
   }
   static constexpr const char* kEnv[] = {"PORT", "CUTOUT_MODEL", "CUTOUT_DEVICE", "CUTOUT_WARMUP_RUNS",
                                          "CUTOUT_CORS_ORIGIN", "CUTOUT_LOG_FORMAT", "CUTOUT_PRECISION",
-                                         "CUTOUT_READ_TIMEOUT_S", "CUTOUT_WRITE_TIMEOUT_S"};
+                                         "CUTOUT_READ_TIMEOUT_S", "CUTOUT_WRITE_TIMEOUT_S",
+                                         "CUTOUT_CORS_ALLOW_HEADERS", "CUTOUT_API_KEY", "GOOGLE_CLOUD_PROJECT",
+                                         "CUTOUT_TRUSTED_PROXY_HOPS", "CUTOUT_METRICS_PORT",
+                                         "CUTOUT_METRICS_HOST", "CUTOUT_METRICS_PUBLIC"};
 };
 
 TEST_F(SettingsTest, DefaultsAreTheDocumentedOnes) {
@@ -39,6 +42,48 @@ TEST_F(SettingsTest, DefaultsAreTheDocumentedOnes) {
   EXPECT_EQ(out.settings.log_format, LogFormat::Json);
   EXPECT_EQ(out.settings.read_timeout_s, 30);
   EXPECT_EQ(out.settings.write_timeout_s, 30);
+}
+
+TEST_F(SettingsTest, OperatingSettingsHaveDefaultsFlagsAndEnvironment) {
+  auto out = parse({});
+  ASSERT_FALSE(out.exit_now);
+  EXPECT_EQ(out.settings.cors_allow_headers,
+            (std::vector<std::string>{"Authorization", "Content-Type", "X-API-Key", "X-Request-Id", "traceparent"}));
+  EXPECT_EQ(out.settings.api_key, "");
+  EXPECT_EQ(out.settings.trace_project, "");
+  EXPECT_EQ(out.settings.trusted_proxy_hops, 0);
+  EXPECT_EQ(out.settings.metrics_host, "127.0.0.1");
+  EXPECT_EQ(out.settings.metrics_port, 0);
+  EXPECT_FALSE(out.settings.metrics_public);
+
+  out = parse({"--cors-allow-headers", "Content-Type, X-Thing", "--api-key", "k", "--trace-project", "p1",
+               "--trusted-proxy-hops", "1", "--metrics-port", "9464", "--metrics-public"});
+  ASSERT_FALSE(out.exit_now) << out.output;
+  EXPECT_EQ(out.settings.cors_allow_headers, (std::vector<std::string>{"Content-Type", "X-Thing"}));
+  EXPECT_EQ(out.settings.api_key, "k");
+  EXPECT_EQ(out.settings.trace_project, "p1");
+  EXPECT_EQ(out.settings.trusted_proxy_hops, 1);
+  EXPECT_EQ(out.settings.metrics_port, 9464);
+  EXPECT_TRUE(out.settings.metrics_public);
+
+  setenv("CUTOUT_API_KEY", "from-env", 1);
+  setenv("GOOGLE_CLOUD_PROJECT", "my-proj", 1);
+  setenv("CUTOUT_CORS_ALLOW_HEADERS", "Authorization", 1);
+  setenv("CUTOUT_METRICS_PUBLIC", "true", 1);
+  out = parse({});
+  ASSERT_FALSE(out.exit_now) << out.output;
+  EXPECT_EQ(out.settings.api_key, "from-env");
+  EXPECT_EQ(out.settings.trace_project, "my-proj");
+  EXPECT_EQ(out.settings.cors_allow_headers, (std::vector<std::string>{"Authorization"}));
+  EXPECT_TRUE(out.settings.metrics_public);
+
+  for (auto args : {std::vector<const char*>{"--cors-allow-headers", "Content-Type, Bad Header"},
+                    std::vector<const char*>{"--metrics-port", "8080"},
+                    std::vector<const char*>{"--trusted-proxy-hops", "-1"}}) {
+    out = parse(args);
+    EXPECT_TRUE(out.exit_now) << args[0];
+    EXPECT_EQ(out.exit_code, 2) << args[0];
+  }
 }
 
 TEST_F(SettingsTest, Fp16OnCpuIsRefusedAtStartWithTheReason) {

@@ -40,8 +40,9 @@ class App {
   App(const App&) = delete;
   App& operator=(const App&) = delete;
 
-  // Opens the port and accepts connections on a background thread; marks the PortOpen milestone.
-  // Returns the port (useful with port 0). Throws std::runtime_error when it cannot listen.
+  // Opens the port and accepts connections on a background thread; marks the PortOpen milestone;
+  // then the /metrics listener when --metrics-port is set. Returns the port (useful with port 0).
+  // Throws std::runtime_error when it cannot listen (on either).
   int listen();
   // The whole model start-up on a background thread (device, load, warm-up, ready or failed).
   void start_loading();
@@ -59,6 +60,8 @@ class App {
   service::Readiness& readiness();
   const config::Settings& settings() const;
   int port() const;
+  // The /metrics listener's port after listen(), or -1 when --metrics-port is 0.
+  int metrics_port() const;
 
  private:
   struct Parts;

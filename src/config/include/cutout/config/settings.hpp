@@ -30,6 +30,15 @@ struct Settings {
   int write_timeout_s = 30;  // a client that stops reading is dropped
   LogFormat log_format = LogFormat::Json;
   int fail_exit_delay_ms = 5000;  // how long a failed start keeps answering /health
+  // Request headers a cross-origin page may send (the CORS preflight's Allow-Headers).
+  std::vector<std::string> cors_allow_headers = {"Authorization", "Content-Type", "X-API-Key",
+                                                 "X-Request-Id", "traceparent"};
+  std::string api_key;        // empty: no key asked; else X-API-Key or Authorization: Bearer
+  std::string trace_project;  // Google Cloud project for log lines' trace field (GOOGLE_CLOUD_PROJECT)
+  int trusted_proxy_hops = 0;  // >0: client address from X-Forwarded-For, this many entries from the right
+  std::string metrics_host = "127.0.0.1";
+  int metrics_port = 0;        // /metrics on its own listener (e.g. 9464); 0: none
+  bool metrics_public = false;  // also serve /metrics on the main port
 };
 
 struct ParseOutcome {

@@ -26,6 +26,9 @@ class InferenceGate {
   Timing run(const std::function<void()>& work);
 
   std::size_t inside() const;
+  std::size_t capacity() const { return capacity_; }
+  // Requests refused with queue_full since the gate was made (for /metrics).
+  std::uint64_t rejected() const;
 
  private:
   const std::size_t capacity_;
@@ -33,6 +36,7 @@ class InferenceGate {
   std::condition_variable turn_changed_;
   std::uint64_t next_ticket_ = 0;
   std::uint64_t now_serving_ = 0;
+  std::uint64_t rejected_ = 0;
 };
 
 }  // namespace cutout::engine

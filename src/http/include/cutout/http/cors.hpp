@@ -13,7 +13,8 @@ namespace cutout::http {
 
 class CorsPolicy {
  public:
-  explicit CorsPolicy(std::vector<std::string> allowed_origins);
+  // `allowed_headers`: the request headers a page may send (the preflight's Allow-Headers).
+  CorsPolicy(std::vector<std::string> allowed_origins, std::vector<std::string> allowed_headers);
 
   // The Access-Control-Allow-Origin value for this Origin, or "" when not allowed.
   std::string allowed_origin(const std::string& origin) const;
@@ -27,6 +28,7 @@ class CorsPolicy {
 
  private:
   std::vector<std::string> allowed_;
+  std::string allow_headers_;  // comma-separated
   bool any_ = false;
 };
 

@@ -59,6 +59,9 @@ ErrorReply reply_for_status(int status);
 // 413 body_too_large, for every place that enforces the body limit.
 ErrorReply body_too_large(std::size_t limit_bytes);
 
+// 401 unauthorized: the API key (--api-key) is missing or wrong.
+ErrorReply unauthorized();
+
 // {"error":{"code","type","message"}}: as an object (to add fields to) or as text.
 nlohmann::json error_object(const ErrorReply& reply);
 std::string error_json(const ErrorReply& reply);

@@ -19,6 +19,8 @@ class Server;
 
 namespace cutout::http {
 
+class Metrics;
+
 // No defaults here: app::App fills these from config::Settings.
 struct HttpOptions {
   std::string host;
@@ -28,6 +30,11 @@ struct HttpOptions {
   std::vector<std::string> cors_origins;
   std::chrono::seconds read_timeout;   // a client that stops sending is dropped
   std::chrono::seconds write_timeout;  // a client that stops reading is dropped
+  std::vector<std::string> cors_allow_headers;  // what a preflight allows a page to send
+  std::string api_key;                          // empty: none asked (see api_key.hpp)
+  std::string trace_project;                    // for log lines' trace field (request_context.hpp)
+  int trusted_proxy_hops;                       // X-Forwarded-For entries to trust; 0: none
+  bool metrics_public;                          // /metrics on this server too (metrics.hpp)
 };
 
 // What the routes need from the service layer.
@@ -35,6 +42,7 @@ struct AppContext {
   const service::Readiness& readiness;
   const service::ModelLoader& loader;
   const service::BackgroundRemover& remover;
+  Metrics* metrics = nullptr;  // counts every answer when set (metrics.hpp)
 };
 
 // Everything HttpServer sets on the library's server apart from sockets: limits, timeouts, CORS,

@@ -3,10 +3,12 @@
 // `time`, which Cloud Logging parses; extra fields become top-level keys (so `httpRequest` is
 // understood). In text mode the fields follow the message as key=value.
 
+#include <memory>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/common.h>
+#include <spdlog/sinks/sink.h>
 
 namespace cutout {
 
@@ -19,5 +21,11 @@ void setup_logging(LogFormat format, spdlog::sink_ptr sink = nullptr);
 // A log line with structured fields (a JSON object).
 void log_event(spdlog::level::level_enum level, std::string_view message,
                const nlohmann::json& fields = nlohmann::json::object());
+
+// Fields every log line written by this thread carries until cleared (the HTTP layer's request:
+// trace, span, request ID), whoever logs: log_event or spdlog directly. A line's own fields win
+// over these. `fields` must be an object.
+void set_thread_log_context(nlohmann::json fields);
+void clear_thread_log_context();
 
 }  // namespace cutout
