@@ -79,6 +79,7 @@ RUN apt-pin "${DEBIAN_SNAPSHOT}" \
 WORKDIR /src
 COPY CMakeLists.txt ./
 COPY src src
+COPY web web
 RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCUTOUT_BUILD_TESTS=OFF \
  && cmake --build build \
  && strip build/cutout-server
@@ -136,6 +137,7 @@ RUN curl -fsSL --retry 3 -o /tmp/libtorch.zip \
 WORKDIR /src
 COPY CMakeLists.txt ./
 COPY src src
+COPY web web
 COPY deploy/docker/runtime-packages.sh deploy/docker/runtime-packages.sh
 # The binary keeps an RPATH to /opt/libtorch/lib, where the runtime stage puts the same files.
 RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCUTOUT_BUILD_TESTS=OFF \
