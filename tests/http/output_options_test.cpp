@@ -11,6 +11,7 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
 #include "support/in_process_server.hpp"
 #include "support/test_images.hpp"
@@ -129,6 +130,20 @@ TEST(OutputOptions, CropHappensAfterTheExifOrientation) {
   const std::string rotated = cutout::testing::png_with_orientation(red_on_blue(), 6);
   expect_shape(s.post("", rotated), {32, 32, 4, 8, 24, 12});
   expect_shape(s.post("?crop=true&crop_margin=1", rotated), {26, 14, 1, 1, 24, 12});
+}
+
+TEST(OutputOptions, TheBoxIsOfTheResultsAlphaSoInputTransparencyCounts) {
+  Server s;
+  // The same picture with alpha: the rectangle's left half (x < 14) fully transparent. The cut-out's
+  // alpha (matte x input alpha) is 0 there, so its box is x 14..19; the matte alone still sees
+  // the whole rectangle.
+  cv::Mat bgra;
+  cv::cvtColor(red_on_blue(), bgra, cv::COLOR_BGR2BGRA);
+  bgra(cv::Rect(0, 0, 14, 32)).forEach<cv::Vec4b>([](cv::Vec4b& p, const int*) { p[3] = 0; });
+  const std::string png = cutout::testing::encode_as(bgra, ".png");
+  expect_shape(s.post("", png), {32, 32, 14, 4, 6, 24});
+  expect_shape(s.post("?crop=true", png), {6, 24, 0, 0, 6, 24});
+  expect_shape(s.post("?crop=true&output=mask", png), {12, 24, 0, 0, 12, 24});
 }
 
 TEST(OutputOptions, NoSubjectIsAnsweredUncroppedWithXForegroundNone) {
