@@ -145,8 +145,10 @@ def images():
 # Valid parameter sets, rotated over the pictures (parameters are checked before decoding, so a bad
 # one would stop a picture's seed short of the decoder); the bad ones get seeds of their own.
 QUERIES = ["", "output=mask", "format=webp", "bg_color=ff8800&format=jpeg", "output=mask&format=jpeg",
-           "output=rgba&format=png"]
-BAD_QUERIES = ["format=jpeg", "bg_color=zz", "colour=red", "output=", "format=gif&output=mask"]
+           "output=rgba&format=png", "crop=true&crop_margin=10%25&max_side=64",
+           "crop=true&crop_margin=3&output=mask&max_side=8", "max_side=16&bg_color=00ff00"]
+BAD_QUERIES = ["format=jpeg", "bg_color=zz", "colour=red", "output=", "format=gif&output=mask",
+               "crop_margin=5", "crop=true&crop_margin=200%25", "max_side=0"]
 CONTENT_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp", "bmp": "image/bmp",
                  "tiff": "image/tiff", "gif": "image/gif", "svg": "image/svg+xml", "text": "text/plain"}
 

@@ -6,7 +6,8 @@
 #   scripts/setup.sh              packages, build, default model (what the server needs)
 #   scripts/setup.sh --for-tests  also what the test suite needs: the ONNX reference
 #                                 (onnxruntime-node), the quality composites' source pictures,
-#                                 chromium and playwright-core for the browser test
+#                                 chromium and playwright-core for the browser test,
+#                                 the OpenAPI validator (tests/openapi/install.sh)
 #   scripts/setup.sh --no-model   packages and build only
 set -euo pipefail
 
@@ -75,6 +76,8 @@ if [ "$for_tests" -eq 1 ]; then
   bench/quality/fetch_assets.sh
   say "playwright-core for the browser test (cached)"
   tests/browser/install.sh
+  say "OpenAPI validator for the API description's test (cached)"
+  tests/openapi/install.sh
   say "Dockerfile linter (cached)"
   tests/deploy/lint/install.sh
 elif [ "$make_model" -eq 1 ]; then

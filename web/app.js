@@ -3,7 +3,9 @@
 //   1. on open, POST /warmup (wakes a cold instance; answers when ready) and, while that is pending,
 //      poll GET /health to show the start-up phases and the time-left estimate;
 //   2. POST the chosen image to /remove-background; on 503 wait Retry-After seconds and try again;
-//   3. show the PNG over a checkerboard, offer it for download, and show the Server-Timing header.
+//   3. show the result over a checkerboard and against the original (before/after slider, zoom),
+//      offer it for download, and show the Server-Timing and result headers (size, subject box).
+// The options (output, background colour, format, crop, max side) become query parameters.
 'use strict';
 
 const HEALTH_POLL_MS = 250;
@@ -189,8 +191,59 @@ function imageSize(img) {
 }
 
 let objectUrls = [];
+let lastFile = null;   // re-sent when an option changes
+let rerunPending = false;  // an option changed while a request was out: send again when it ends
+let resultCount = 0;   // for the browser test: which answer the page shows (data-results)
+const EXTENSIONS = { 'image/png': 'png', 'image/webp': 'webp', 'image/jpeg': 'jpg' };
+
+// The query string of the chosen options; only what differs from the defaults is sent.
+function optionsQuery() {
+  const q = new URLSearchParams();
+  const output = $('#opt-output').value;
+  if (output !== 'rgba') q.set('output', output);
+  if ($('#opt-bg-on').checked && output === 'rgba') q.set('bg_color', $('#opt-bg').value.slice(1));
+  if ($('#opt-format').value) q.set('format', $('#opt-format').value);
+  if ($('#opt-crop').checked) {
+    q.set('crop', 'true');
+    const margin = $('#opt-margin').value.trim();
+    if (margin) q.set('crop_margin', margin);
+  }
+  const maxSide = $('#opt-max-side').value.trim();
+  if (maxSide) q.set('max_side', maxSide);
+  const text = q.toString();
+  return text ? '?' + text : '';
+}
+
+// X-Width, X-Height and the subject's box (X-Foreground-*), or null for a header that is absent.
+function resultHeaders(response) {
+  const number = (name) => (response.headers.has(name) ? Number(response.headers.get(name)) : null);
+  const box = ['Left', 'Top', 'Width', 'Height'].map((k) => number('X-Foreground-' + k));
+  return {
+    width: number('X-Width'),
+    height: number('X-Height'),
+    box: box.every((v) => v !== null) ? box : null,
+  };
+}
+
+function showCompare(originalUrl, resultUrl, cropped) {
+  $('#compare-before').src = originalUrl;
+  $('#compare-after').src = resultUrl;
+  $('#compare').classList.toggle('cropped', cropped);
+  $('#compare-note').hidden = !cropped;
+  $('#compare-slider').disabled = cropped;
+}
 
 async function removeBackground(file) {
+  await sendOnce(file);
+  while (rerunPending) {
+    rerunPending = false;
+    await sendOnce(lastFile);
+  }
+}
+
+async function sendOnce(file) {
+  lastFile = file;
+  const query = optionsQuery();
   const status = $('#upload-status');
   status.className = '';
   for (const url of objectUrls) URL.revokeObjectURL(url);
@@ -206,7 +259,7 @@ async function removeBackground(file) {
     const started = performance.now();
     let response;
     try {
-      response = await fetch('/remove-background', { method: 'POST', body: form });
+      response = await fetch('/remove-background' + query, { method: 'POST', body: form });
     } catch (e) {
       status.className = 'error';
       status.textContent = 'The request did not reach the service: ' + e.message;
@@ -246,14 +299,29 @@ async function removeBackground(file) {
     cutout.src = resultUrl;
     $('#result').hidden = false;
     const [inSize, outSize] = await Promise.all([imageSize(original), imageSize(cutout)]);
+    const type = (response.headers.get('Content-Type') || '').split(';')[0];
+    const extension = EXTENSIONS[type] || 'bin';
+    const facts = resultHeaders(response);
     $('#original-caption').textContent = `Original: ${file.name}, ${inSize.width}×${inSize.height}`;
     $('#cutout-caption').textContent =
-      `Cut-out: ${outSize.width}×${outSize.height} PNG, ${(blob.size / 1024).toFixed(0)} KiB`;
+      `Result: ${outSize.width}×${outSize.height} ${extension.toUpperCase()}, ${(blob.size / 1024).toFixed(0)} KiB`;
+    const result = $('#result');
+    result.dataset.type = type;
+    result.dataset.width = facts.width;
+    result.dataset.height = facts.height;
+    result.dataset.foreground = facts.box ? facts.box.join(',') : 'none';
+    $('#result-facts').textContent = `Sent ${query || 'no options'}. ` + (facts.box
+      ? `Subject box (X-Foreground-*): left ${facts.box[0]}, top ${facts.box[1]}, ${facts.box[2]}×${facts.box[3]} of ${facts.width}×${facts.height}.`
+      : 'No subject found (X-Foreground: none).');
+    // Cropped (crop=true and a subject found): the result no longer lines up with the original.
+    showCompare(objectUrls[0], resultUrl, /crop=true/.test(query) && facts.box !== null);
     const download = $('#download');
     download.href = resultUrl;
-    download.download = file.name.replace(/\.[^.]*$/, '') + '-cutout.png';
+    download.download = file.name.replace(/\.[^.]*$/, '') + '-cutout.' + extension;
+    download.textContent = 'Download ' + extension.toUpperCase();
     showTimings(parseServerTiming(response.headers.get('Server-Timing')), roundTripMs);
     status.textContent = `Done in ${roundTripMs.toFixed(0)} ms.`;
+    document.body.dataset.results = String(++resultCount);
     document.body.dataset.upload = 'done';
     return;
   }
@@ -282,6 +350,23 @@ function setUpDropZone() {
   });
 }
 
+function setUpOptions() {
+  const rerun = () => {
+    if (!lastFile) return;
+    if (document.body.dataset.upload === 'sending') rerunPending = true;
+    else removeBackground(lastFile);
+  };
+  for (const id of ['#opt-output', '#opt-bg-on', '#opt-bg', '#opt-format', '#opt-crop', '#opt-margin', '#opt-max-side']) {
+    $(id).addEventListener('change', rerun);
+  }
+  const slider = $('#compare-slider');
+  const split = () => $('#compare').style.setProperty('--split', slider.value + '%');
+  slider.addEventListener('input', split);
+  split();
+  $('#compare-zoom').addEventListener('change', (e) => $('#compare').style.setProperty('--zoom', e.target.value));
+}
+
 setUpDropZone();
+setUpOptions();
 warmUp();
 pollHealth();

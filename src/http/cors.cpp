@@ -5,6 +5,7 @@
 #include <httplib.h>
 
 #include "cutout/http/error_response.hpp"
+#include "cutout/http/result_headers.hpp"
 
 namespace cutout::http {
 
@@ -26,8 +27,8 @@ void CorsPolicy::apply(const httplib::Request& request, httplib::Response& respo
   if (!allowed_.empty()) response.set_header("Vary", "Origin");
   if (allow.empty()) return;
   response.set_header("Access-Control-Allow-Origin", allow);
-  // Lets the page read the stage timings, the back-off hint and the request's ID.
-  response.set_header("Access-Control-Expose-Headers", "Server-Timing, Retry-After, X-Request-Id");
+  // Lets the page read the stage timings, the back-off hint and the result's size and box.
+  response.set_header("Access-Control-Expose-Headers", kExposedHeaders);
 }
 
 bool CorsPolicy::answer_preflight(const httplib::Request& request, httplib::Response& response) const {

@@ -55,6 +55,7 @@ ErrorReply StatusPolicy::reply_for(const Error& e) const {
     case ErrorKind::InvalidArgument: r.status = 400; break;
     case ErrorKind::PayloadTooLarge: r.status = 413; break;
     case ErrorKind::UnsupportedMediaType: r.status = 415; break;
+    case ErrorKind::NotAcceptable: r.status = 406; break;
     case ErrorKind::NotReady:
       r.status = 503;
       r.retry_after_s = retry_after_while_loading_s();

@@ -12,9 +12,11 @@
 
 #include "cutout/core/error.hpp"
 #include "cutout/core/process_clock.hpp"
+#include "cutout/http/content_negotiation.hpp"
 #include "cutout/http/error_response.hpp"
 #include "cutout/http/reply.hpp"
 #include "cutout/http/upload.hpp"
+#include "cutout/http/result_headers.hpp"
 #include "cutout/http/web_page.hpp"
 #include "cutout/service/startup_progress.hpp"
 
@@ -105,6 +107,17 @@ std::string server_timing(const service::StageTimings& t) {
          ", postprocess;dur=" + format_ms(t.postprocess_ms) + ", encode;dur=" + format_ms(t.encode_ms);
 }
 
+// The format from Accept when format= was not sent; 406 not_acceptable when none of ours fits.
+imaging::OutputFormat format_for_accept(const httplib::Request& req,
+                                        const service::RemoveBackgroundOptions& options) {
+  const bool jpeg_possible = !service::has_alpha(options);
+  if (auto format = negotiate_format(req.get_header_value("Accept"), jpeg_possible)) return *format;
+  throw Error(ErrorKind::NotAcceptable, "not_acceptable",
+              std::string("Accept admits none of image/png, image/webp") +
+                  (jpeg_possible ? ", image/jpeg" : " (image/jpeg cannot carry the transparent result)") +
+                  "; or send format=png|webp|jpeg");
+}
+
 Reply handle_remove_background(const AppContext& ctx, const httplib::Request& req,
                                const httplib::ContentReader& reader, std::size_t max_body) {
   // Reading the body (limits, Content-Type, multipart framing) ends in an error reply of its own,
@@ -117,10 +130,13 @@ Reply handle_remove_background(const AppContext& ctx, const httplib::Request& re
   }
   service::Parameters parameters(req.params.begin(), req.params.end());
   const std::string_view image = image_from(read.upload, parameters);
-  const service::RemoveBackgroundOptions options = service::parse_remove_background_options(parameters);
+  service::RemoveBackgroundOptions options = service::parse_remove_background_options(parameters);
+  if (!options.format_given) options.format = format_for_accept(req, options);
   service::RemoveBackgroundResult result = ctx.remover.remove(image, options);
   Reply reply;
+  reply.headers.emplace_back("Vary", "Accept");
   reply.headers.emplace_back("Server-Timing", server_timing(result.timings));
+  add_result_headers(result, reply);
   reply.body = std::move(result.body);
   reply.content_type = result.content_type;
   return reply;

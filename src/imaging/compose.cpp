@@ -32,7 +32,8 @@ inline std::uint32_t div255_round(std::uint32_t x) {
   return (x + (x >> 8)) >> 8;
 }
 
-// The mask, or mask * input alpha / 255 (rounded) when the input had alpha.
+}  // namespace
+
 cv::Mat effective_alpha(const DecodedImage& image, const cv::Mat& mask) {
   if (image.alpha.empty()) return mask;
   cv::Mat alpha(mask.size(), CV_8UC1);
@@ -47,8 +48,6 @@ cv::Mat effective_alpha(const DecodedImage& image, const cv::Mat& mask) {
   }
   return alpha;
 }
-
-}  // namespace
 
 cv::Mat compose_cutout(const DecodedImage& image, const cv::Mat& mask) {
   check_inputs(image, mask);

@@ -10,7 +10,7 @@
 #include "cutout/engine/inference_gate.hpp"
 #include "cutout/engine/model.hpp"
 #include "cutout/engine/tensor_pipeline.hpp"
-#include "cutout/imaging/compose.hpp"
+#include "shape_output.hpp"
 
 namespace cutout::service {
 namespace {
@@ -95,8 +95,7 @@ RemoveBackgroundResult BackgroundRemover::run(std::string_view image_bytes,
   Stopwatch watch;
 
   const imaging::DecodedImage image = imaging::decode_image(image_bytes, limits_);
-  result.width = image.bgr.cols;
-  result.height = image.bgr.rows;
+  const int width = image.bgr.cols, height = image.bgr.rows;
   result.timings.decode_ms = watch.lap_ms();
 
   const torch::Tensor input =
@@ -110,19 +109,15 @@ RemoveBackgroundResult BackgroundRemover::run(std::string_view image_bytes,
   watch.lap_ms();
 
   const torch::Tensor mask_tensor =
-      engine::mask_to_image_size(probability, result.height, result.width);
-  const cv::Mat mask(result.height, result.width, CV_8UC1, mask_tensor.data_ptr<std::uint8_t>());
-  cv::Mat picture;
-  if (options.output == OutputKind::Mask) {
-    picture = mask;
-  } else if (options.background) {
-    picture = imaging::flatten_onto(image, mask, *options.background);
-  } else {
-    picture = imaging::compose_cutout(image, mask);
-  }
+      engine::mask_to_image_size(probability, height, width);
+  const cv::Mat mask(height, width, CV_8UC1, mask_tensor.data_ptr<std::uint8_t>());
+  ShapedOutput shaped = shape_output(image, mask, options);
+  result.width = shaped.picture.cols;
+  result.height = shaped.picture.rows;
+  result.foreground = shaped.foreground;
   result.timings.postprocess_ms = watch.lap_ms();
 
-  result.body = imaging::encode_image(picture, options.format, encode_options_);
+  result.body = imaging::encode_image(shaped.picture, options.format, encode_options_);
   result.content_type = imaging::mime_type(options.format);
   result.timings.encode_ms = watch.lap_ms();
   return result;

@@ -35,7 +35,7 @@ imaging::Rgb parse_color(std::string text) {
 
 RemoveBackgroundOptions parse_remove_background_options(const Parameters& parameters) {
   RemoveBackgroundOptions options;
-  bool format_given = false;
+  bool& format_given = options.format_given;
   for (const auto& [name, value] : parameters) {
     if (name == "output") {
       if (value == "rgba") {
@@ -58,19 +58,24 @@ RemoveBackgroundOptions parse_remove_background_options(const Parameters& parame
       } else {
         invalid("format must be png, webp or jpeg, not '" + value + "'");
       }
-    } else {
+    } else if (!parse_geometry_parameter(name, value, options.geometry)) {
       throw Error(ErrorKind::InvalidArgument, "unknown_parameter",
-                  "unknown parameter '" + name + "' (known: output, bg_color, format)");
+                  "unknown parameter '" + name +
+                      "' (known: output, bg_color, format, crop, crop_margin, max_side)");
     }
   }
   if (options.background && options.output == OutputKind::Mask) {
     invalid("bg_color applies to output=rgba, not to output=mask");
   }
-  const bool has_alpha = options.output == OutputKind::Rgba && !options.background;
-  if (format_given && options.format == imaging::OutputFormat::Jpeg && has_alpha) {
+  check_geometry(options.geometry);
+  if (format_given && options.format == imaging::OutputFormat::Jpeg && has_alpha(options)) {
     invalid("format=jpeg has no alpha channel: use png or webp, or give bg_color");
   }
   return options;
+}
+
+bool has_alpha(const RemoveBackgroundOptions& options) {
+  return options.output == OutputKind::Rgba && !options.background;
 }
 
 }  // namespace cutout::service

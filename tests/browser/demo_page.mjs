@@ -127,6 +127,85 @@ function stopServer(child) {
   });
 }
 
+// The options (issue 18): each control changes the request, and the page shows what came back.
+// Values are set together, then one change event sends the image again.
+async function runWith(page, settings, check) {
+  const before = Number(await page.getAttribute('body', 'data-results'));
+  await page.evaluate((values) => {
+    for (const [id, value] of Object.entries(values)) {
+      const el = document.querySelector(id);
+      if (el.type === 'checkbox') el.checked = value;
+      else el.value = value;
+    }
+    document.querySelector('#opt-output').dispatchEvent(new Event('change'));
+  }, settings);
+  await page.waitForFunction((n) => Number(document.body.dataset.results) > n ||
+    document.body.dataset.upload === 'error', before);
+  check(await page.getAttribute('body', 'data-upload') === 'done',
+    `with ${JSON.stringify(settings)}: ${await page.textContent('#upload-status')}`);
+  return page.evaluate(() => {
+    const img = document.querySelector('#cutout');
+    const canvas = document.createElement('canvas');
+    canvas.width = img.naturalWidth;
+    canvas.height = img.naturalHeight;
+    const ctx = canvas.getContext('2d');
+    ctx.drawImage(img, 0, 0);
+    const r = document.querySelector('#result').dataset;
+    return {
+      type: r.type, width: Number(r.width), height: Number(r.height), foreground: r.foreground,
+      natural: [img.naturalWidth, img.naturalHeight],
+      corner: [...ctx.getImageData(1, 1, 1, 1).data],
+      centre: [...ctx.getImageData(img.naturalWidth >> 1, img.naturalHeight >> 1, 1, 1).data],
+      download: document.querySelector('#download').download,
+      cropped: document.querySelector('#compare').classList.contains('cropped'),
+      facts: document.querySelector('#result-facts').textContent,
+    };
+  });
+}
+
+async function checkOptions(page, object, step, check) {
+  // Before/after: the slider moves the split, the zoom widens the view.
+  await page.$eval('#compare-slider', (el) => { el.value = '20'; el.dispatchEvent(new Event('input')); });
+  const split = await page.$eval('#compare', (el) => el.style.getPropertyValue('--split'));
+  check(split === '20%', `slider: --split is "${split}", want 20%`);
+  await page.selectOption('#compare-zoom', '4');
+  const widths = await page.evaluate(() => [document.querySelector('#compare').offsetWidth,
+    document.querySelector('#compare-frame').clientWidth]);
+  check(Math.abs(widths[0] - 4 * widths[1]) <= 4, `zoom 4x: view ${widths[0]} px in a ${widths[1]} px frame`);
+  await page.selectOption('#compare-zoom', '1');
+  step(`before/after: split ${split}, zoom 4x ${widths[0]} px of ${widths[1]} px`);
+
+  // Crop to the subject, at most 40 px, WebP: about the object's 80x48 box, halved.
+  let r = await runWith(page, { '#opt-crop': true, '#opt-margin': '', '#opt-max-side': '40', '#opt-format': 'webp' }, check);
+  check(r.type === 'image/webp' && r.download.endsWith('-cutout.webp'), `crop/webp: ${r.type}, ${r.download}`);
+  check(r.natural.join() === `${r.width},${r.height}`, `X-Width/X-Height ${r.width}x${r.height}, image ${r.natural}`);
+  const ratio = r.height / r.width;
+  check(r.width === 40 && Math.abs(ratio - 48 / 80) < 0.15, `crop + max side 40: ${r.width}x${r.height}`);
+  check(r.foreground !== 'none' && r.cropped, `crop: subject box ${r.foreground}, compare cropped ${r.cropped}`);
+  step(`crop + max_side=40 + webp: ${r.width}x${r.height}, subject box ${r.foreground}; "${r.facts}"`);
+
+  // Flattened onto green as JPEG, full size: the ground is green, the object stays red.
+  r = await runWith(page, { '#opt-crop': false, '#opt-max-side': '', '#opt-bg-on': true, '#opt-bg': '#00ff00',
+    '#opt-format': 'jpeg' }, check);
+  check(r.type === 'image/jpeg' && r.natural.join() === `${object.width},${object.height}`, `bg/jpeg: ${r.type} ${r.natural}`);
+  check(r.corner[1] > 200 && r.corner[0] < 70 && r.corner[2] < 70, `bg_color 00ff00: corner ${r.corner}`);
+  check(r.centre[0] > 150 && r.centre[1] < 90, `bg_color: the object's centre ${r.centre}`);
+  check(!r.cropped, 'uncropped result shown as cropped');
+  step(`bg_color=00ff00 + jpeg: corner rgb ${r.corner.slice(0, 3)}, centre ${r.centre.slice(0, 3)}`);
+
+  // The matte alone, format from Accept (png): gray, bright on the object.
+  r = await runWith(page, { '#opt-output': 'mask', '#opt-bg-on': false, '#opt-format': '' }, check);
+  check(r.type === 'image/png', `mask: ${r.type}`);
+  check(r.centre[0] > 200 && r.centre[0] === r.centre[1] && r.centre[1] === r.centre[2] && r.corner[0] < 55,
+    `mask: centre ${r.centre}, corner ${r.corner}`);
+  step(`output=mask: centre ${r.centre[0]}, corner ${r.corner[0]}`);
+
+  // Back to the defaults for the screenshot.
+  r = await runWith(page, { '#opt-output': 'rgba' }, check);
+  check(r.type === 'image/png' && r.natural.join() === `${object.width},${object.height}`, `defaults: ${r.type} ${r.natural}`);
+  await page.$eval('#compare-slider', (el) => { el.value = '50'; el.dispatchEvent(new Event('input')); });
+}
+
 async function main() {
   const opts = parseArgs(process.argv);
   need(opts.server, 'cutout-server', 'build it (scripts/setup.sh)');
@@ -219,6 +298,7 @@ async function main() {
     step(`sizes ${sizes.cutout.join('x')}; Server-Timing rows: ${stages.join(', ')}`);
 
     await crossOriginWithAuthorization(port, upload);
+    if (object) await checkOptions(page, object, step, check);
 
     if (opts.screenshot) {
       mkdirSync(dirname(resolve(opts.screenshot)), { recursive: true });

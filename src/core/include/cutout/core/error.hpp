@@ -11,6 +11,7 @@ enum class ErrorKind {
   InvalidArgument,       // 400: a bad parameter or an image that does not decode
   PayloadTooLarge,       // 413: body or pixel count over the limits
   UnsupportedMediaType,  // 415: not an image type we decode
+  NotAcceptable,         // 406: no output format the client's Accept admits
   NotReady,              // 503: the model is still loading
   ModelFailed,           // 503: the model failed to load; this instance will not serve
   Overloaded,            // 503: the inference queue is full

@@ -4,7 +4,8 @@
 // {"error":{"code","type","message"}}; every route and every server hook goes through here.
 //
 // The policy:
-//   InvalidArgument 400, PayloadTooLarge 413, UnsupportedMediaType 415, Internal 500;
+//   InvalidArgument 400, NotAcceptable 406, PayloadTooLarge 413, UnsupportedMediaType 415,
+//   Internal 500;
 //   NotReady    503 + Retry-After: the start-up's estimated remaining seconds (1..30);
 //   ModelFailed 503, no Retry-After: this instance will not recover (it exits 3 and is replaced);
 //   Overloaded  503 + Retry-After: 1 s (a forward pass takes well under that on a GPU).

@@ -13,6 +13,10 @@ struct Rgb {
   std::uint8_t r = 0, g = 0, b = 0;
 };
 
+// The cut-out's alpha: the mask, or mask * input alpha / 255 (rounded) when the input had alpha
+// (then a new Mat; else the mask itself, not a copy).
+cv::Mat effective_alpha(const DecodedImage& image, const cv::Mat& mask);
+
 // BGRA: the original pixels with the mask as alpha. An input that had alpha keeps its transparency:
 // the result's alpha is mask * input_alpha / 255 (rounded).
 cv::Mat compose_cutout(const DecodedImage& image, const cv::Mat& mask);

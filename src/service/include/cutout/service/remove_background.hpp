@@ -2,6 +2,7 @@
 // The use case: image bytes in, cut-out bytes out. Decoding, preprocessing and encoding run on the
 // caller's thread, in parallel with other requests; only the forward pass waits its turn.
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -26,11 +27,17 @@ struct StageTimings {
   double encode_ms = 0;
 };
 
+// The subject's bounding box (alpha >= imaging::kSubjectAlphaThreshold) in output pixels.
+struct ForegroundBox {
+  int left = 0, top = 0, width = 0, height = 0;
+};
+
 struct RemoveBackgroundResult {
   std::string body;
   std::string content_type;
-  int width = 0;
+  int width = 0;   // the output's size: the input's after orientation, crop and max_side
   int height = 0;
+  std::optional<ForegroundBox> foreground;  // nullopt: no pixel reaches the threshold
   StageTimings timings;
 };
 

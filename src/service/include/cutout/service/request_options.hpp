@@ -8,6 +8,7 @@
 
 #include "cutout/imaging/compose.hpp"
 #include "cutout/imaging/encode.hpp"
+#include "cutout/service/geometry_options.hpp"
 
 namespace cutout::service {
 
@@ -17,6 +18,8 @@ struct RemoveBackgroundOptions {
   OutputKind output = OutputKind::Rgba;
   std::optional<imaging::Rgb> background;  // bg_color: flatten instead of transparency
   imaging::OutputFormat format = imaging::OutputFormat::Png;
+  bool format_given = false;  // format= was sent; else the HTTP layer negotiates it from Accept
+  GeometryOptions geometry;   // crop, crop_margin, max_side
 };
 
 using Parameters = std::vector<std::pair<std::string, std::string>>;
@@ -25,5 +28,8 @@ using Parameters = std::vector<std::pair<std::string, std::string>>;
 // should not be silently ignored), "invalid_parameter" for a bad value or a contradiction such
 // as format=jpeg for a transparent result.
 RemoveBackgroundOptions parse_remove_background_options(const Parameters& parameters);
+
+// True when the result has an alpha channel (output=rgba without bg_color): JPEG cannot carry it.
+bool has_alpha(const RemoveBackgroundOptions& options);
 
 }  // namespace cutout::service
