@@ -116,9 +116,9 @@ RemoveBackgroundResult BackgroundRemover::run(std::string_view image_bytes,
   if (options.output == OutputKind::Mask) {
     picture = mask;
   } else if (options.background) {
-    picture = imaging::flatten_onto(image, mask, *options.background);
+    picture = imaging::flatten_onto(image, mask, *options.background, options.foreground);
   } else {
-    picture = imaging::compose_cutout(image, mask);
+    picture = imaging::compose_cutout(image, mask, options.foreground);
   }
   result.timings.postprocess_ms = watch.lap_ms();
 

@@ -17,6 +17,8 @@ struct RemoveBackgroundOptions {
   OutputKind output = OutputKind::Rgba;
   std::optional<imaging::Rgb> background;  // bg_color: flatten instead of transparency
   imaging::OutputFormat format = imaging::OutputFormat::Png;
+  // foreground=estimate|raw: the colour under partial alpha (rgba and bg_color outputs).
+  imaging::ForegroundColour foreground = imaging::ForegroundColour::Estimate;
 };
 
 using Parameters = std::vector<std::pair<std::string, std::string>>;
