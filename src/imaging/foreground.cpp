@@ -11,6 +11,7 @@
 #include <cmath>
 #include <condition_variable>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -26,15 +27,19 @@ constexpr int S = T + 2;      // padded side
 constexpr int kPadded = S * S;
 constexpr int kInterior = T * T;
 
-// Per interior pixel: the four neighbour weights (left, right, up, down; 0 outside the image), the
-// inverse of the 2x2 system as p = a11/det, q = a01/det, r = a00/det, then a*I and (1-a)*I.
-constexpr int kConsts = 13;
+// Per interior pixel: alpha and the four neighbour weights (left, right, up, down; 0 outside the
+// image). The 2x2 system is rebuilt from them at each update: fewer bytes per pixel (about 50 with
+// F, B and the colour) matter more than the few flops, since the big levels get only two sweeps.
+constexpr int kConsts = 5;
+constexpr std::size_t kTileFloats = 2 * kPadded * 3 + kInterior * kConsts;
 
 struct Tile {
   int tx = 0, ty = 0;
   int nw = 0, nh = 0;            // interior pixels inside the image
-  std::vector<float> f, b;       // kPadded * 3, padded layout
-  std::vector<float> consts;     // kInterior * kConsts
+  float* f = nullptr;            // kPadded * 3, padded layout (B, G, R in [0, 1])
+  float* b = nullptr;            // the same for the background
+  float* consts = nullptr;       // kInterior * kConsts
+  std::uint8_t* colour = nullptr;  // kInterior * 3: the level's image
 };
 
 struct Level {
@@ -43,6 +48,8 @@ struct Level {
   int iterations = 0;
   std::vector<int> index;        // tiles_x * tiles_y: position in `tiles`, or -1 (not swept)
   std::vector<Tile> tiles;
+  std::unique_ptr<float[]> floats;          // the tiles' arrays, uninitialised: set_up fills them
+  std::unique_ptr<std::uint8_t[]> bytes;
 };
 
 [[noreturn]] void fail(const std::string& what) {
@@ -117,7 +124,7 @@ class Estimator {
           const int y = tile.ty * T + j;
           const std::uint8_t* a = alpha_.ptr<std::uint8_t>(y) + tile.tx * T;
           for (int i = 0; i < tile.nw; ++i) {
-            if (a[i] == 0 || a[i] == 255) continue;
+            if (!in_band(a[i])) continue;
             sink(tile.tx * T + i, y, &tile.f[((j + 1) * S + i + 1) * 3]);
           }
         }
@@ -149,7 +156,8 @@ class Estimator {
     return alpha_.ptr<std::uint8_t>(sy(k, y))[sx(k, x)];
   }
 
-  static bool fractional(std::uint8_t a) { return static_cast<std::uint8_t>(a - 1) < 254; }
+  // Alpha strictly between the settled ends: the pixels estimated, and the band's seeds.
+  bool in_band(std::uint8_t a) const { return a > o_.settled && a < 255 - o_.settled; }
 
   // Which tiles each level sweeps. Seeds: tiles with fractional alpha on that level, and the
   // parents of the finer level's seeds; swept: the seeds grown by `grow` tiles.
@@ -202,6 +210,8 @@ class Estimator {
         }
       }
       level.tiles.resize(count);
+      level.floats.reset(new float[kTileFloats * count]);
+      level.bytes.reset(new std::uint8_t[static_cast<std::size_t>(kInterior) * 3 * count]);
       for (int ty = 0; ty < level.tiles_y; ++ty) {
         for (int tx = 0; tx < level.tiles_x; ++tx) {
           const int at = level.index[ty * level.tiles_x + tx];
@@ -211,6 +221,10 @@ class Estimator {
           tile.ty = ty;
           tile.nw = std::min(T, level.w - tx * T);
           tile.nh = std::min(T, level.h - ty * T);
+          tile.f = &level.floats[kTileFloats * at];
+          tile.b = tile.f + kPadded * 3;
+          tile.consts = tile.b + kPadded * 3;
+          tile.colour = &level.bytes[static_cast<std::size_t>(kInterior) * 3 * at];
         }
       }
       finer_seeds = std::move(seeds);
@@ -229,9 +243,9 @@ class Estimator {
         const int x_end = std::min(level.w, (tx + 1) * T);
         std::uint8_t any = 0;
         if (k == 0) {
-          for (int x = tx * T; x < x_end; ++x) any |= fractional(row[x]);
+          for (int x = tx * T; x < x_end; ++x) any |= in_band(row[x]);
         } else {
-          for (int x = tx * T; x < x_end; ++x) any |= fractional(row[sx(k, x)]);
+          for (int x = tx * T; x < x_end; ++x) any |= in_band(row[sx(k, x)]);
         }
         tile_row[tx] = any;
       }
@@ -253,9 +267,8 @@ class Estimator {
 
   void set_up(int k, Tile& tile) const {
     const Level& level = levels_[k];
-    tile.f.assign(kPadded * 3, 0.0f);
-    tile.b.assign(kPadded * 3, 0.0f);
-    tile.consts.assign(kInterior * kConsts, 0.0f);
+    std::fill(tile.f, tile.f + 2 * kPadded * 3, 0.0f);  // halo and off-image cells: read with weight 0
+    std::fill(tile.consts, tile.consts + kInterior * kConsts, 0.0f);
     const float eps = o_.regularization, omega = o_.gradient_weight;
     const bool coarsest = k + 1 == static_cast<int>(levels_.size());
     for (int j = 0; j < tile.nh; ++j) {
@@ -273,32 +286,27 @@ class Estimator {
         c[1] = weight(x + 1, y);
         c[2] = weight(x, y - 1);
         c[3] = weight(x, y + 1);
-        const float sum = c[0] + c[1] + c[2] + c[3];
-        const float a00 = a * a + sum, a11 = (1 - a) * (1 - a) + sum, a01 = a * (1 - a);
-        const float det = a00 * a11 - a01 * a01;
-        if (det > 0) {
-          c[4] = a11 / det;
-          c[5] = a01 / det;
-          c[6] = a00 / det;
-        }
+        c[4] = a;
         const std::uint8_t* px = colour_row + 3 * sx(k, x);
+        std::uint8_t* own = &tile.colour[(j * T + i) * 3];
+        own[0] = px[0];
+        own[1] = px[1];
+        own[2] = px[2];
         const int p = ((j + 1) * S + i + 1) * 3;
-        for (int ch = 0; ch < 3; ++ch) {
-          const float colour = px[ch] / 255.0f;
-          c[7 + ch] = a * colour;
-          c[10 + ch] = (1 - a) * colour;
-          if (coarsest) {
-            tile.f[p + ch] = tile.b[p + ch] = colour;
-          }
-        }
-        if (!coarsest) {
-          const float* f = value_at(k + 1, x >> 1, y >> 1, false);
-          const float* b = value_at(k + 1, x >> 1, y >> 1, true);
-          std::copy(f, f + 3, &tile.f[p]);
-          std::copy(b, b + 3, &tile.b[p]);
+        if (coarsest) {
+          for (int ch = 0; ch < 3; ++ch) tile.f[p + ch] = tile.b[p + ch] = px[ch] / 255.0f;
+        } else {
+          copy3(value_at(k + 1, x >> 1, y >> 1, false), &tile.f[p]);
+          copy3(value_at(k + 1, x >> 1, y >> 1, true), &tile.b[p]);
         }
       }
     }
+  }
+
+  static void copy3(const float* from, float* to) {
+    to[0] = from[0];
+    to[1] = from[1];
+    to[2] = from[2];
   }
 
   // Halo cells whose neighbour tile is not swept hold that tile's fixed (upsampled) values.
@@ -307,10 +315,8 @@ class Estimator {
     const auto frozen = [&](int p, int x, int y) {
       if (x < 0 || y < 0 || x >= level.w || y >= level.h) return;
       if (level.index[(y / T) * level.tiles_x + x / T] >= 0) return;
-      const float* f = value_at(k, x, y, false);
-      const float* b = value_at(k, x, y, true);
-      std::copy(f, f + 3, &tile.f[p * 3]);
-      std::copy(b, b + 3, &tile.b[p * 3]);
+      copy3(value_at(k, x, y, false), &tile.f[p * 3]);
+      copy3(value_at(k, x, y, true), &tile.b[p * 3]);
     };
     const int x0 = tile.tx * T, y0 = tile.ty * T;
     for (int j = 0; j < T; ++j) {
@@ -331,8 +337,8 @@ class Estimator {
       return at < 0 ? nullptr : &level.tiles[at];
     };
     const auto copy = [&](const Tile& from, int from_p, int to_p) {
-      std::copy_n(&from.f[from_p * 3], 3, &tile.f[to_p * 3]);
-      std::copy_n(&from.b[from_p * 3], 3, &tile.b[to_p * 3]);
+      copy3(&from.f[from_p * 3], &tile.f[to_p * 3]);
+      copy3(&from.b[from_p * 3], &tile.b[to_p * 3]);
     };
     if (const Tile* left = neighbour(tile.tx - 1, tile.ty)) {
       for (int j = 0; j < tile.nh; ++j) copy(*left, (j + 1) * S + T, (j + 1) * S);
@@ -350,20 +356,25 @@ class Estimator {
 
   // One half sweep: every pixel of one colour of the checkerboard solves its 2x2 system.
   void sweep(Tile& tile, int colour) const {
-    float* f = tile.f.data();
-    float* b = tile.b.data();
+    float* f = tile.f;
+    float* b = tile.b;
     const int parity = (tile.tx * T + tile.ty * T + colour) & 1;
     for (int j = 0; j < tile.nh; ++j) {
       for (int i = (j + parity) & 1; i < tile.nw; i += 2) {
         const float* c = &tile.consts[(j * T + i) * kConsts];
+        const std::uint8_t* own = &tile.colour[(j * T + i) * 3];
+        const float a = c[4], sum = c[0] + c[1] + c[2] + c[3];
+        const float a00 = a * a + sum, a11 = (1 - a) * (1 - a) + sum, a01 = a * (1 - a);
+        const float inv = 1.0f / (a00 * a11 - a01 * a01);
         const int p = ((j + 1) * S + i + 1) * 3;
         const int l = p - 3, r = p + 3, u = p - 3 * S, d = p + 3 * S;
         for (int ch = 0; ch < 3; ++ch) {
           const float sf = c[0] * f[l + ch] + c[1] * f[r + ch] + c[2] * f[u + ch] + c[3] * f[d + ch];
           const float sb = c[0] * b[l + ch] + c[1] * b[r + ch] + c[2] * b[u + ch] + c[3] * b[d + ch];
-          const float b0 = c[7 + ch] + sf, b1 = c[10 + ch] + sb;
-          f[p + ch] = std::clamp(c[4] * b0 - c[5] * b1, 0.0f, 1.0f);
-          b[p + ch] = std::clamp(c[6] * b1 - c[5] * b0, 0.0f, 1.0f);
+          const float image = own[ch] / 255.0f;
+          const float b0 = a * image + sf, b1 = (1 - a) * image + sb;
+          f[p + ch] = std::clamp((a11 * b0 - a01 * b1) * inv, 0.0f, 1.0f);
+          b[p + ch] = std::clamp((a00 * b1 - a01 * b0) * inv, 0.0f, 1.0f);
         }
       }
     }
@@ -384,8 +395,10 @@ void estimate_foreground(const cv::Mat& bgr, const cv::Mat& alpha, const Foregro
   if (alpha.type() != CV_8UC1) fail("the alpha is not 8-bit single-channel");
   if (alpha.size() != bgr.size()) fail("the alpha's size differs from the image's");
   if (options.small_iterations < 0 || options.big_iterations < 0 || options.small_size < 0 ||
-      !(options.regularization > 0) || !(options.gradient_weight >= 0)) {
-    fail("iterations and sizes must be >= 0, regularization > 0, gradient_weight >= 0");
+      !(options.regularization > 0) || !(options.gradient_weight >= 0) || options.settled < 0 ||
+      options.settled > 126) {
+    fail("iterations and sizes must be >= 0, regularization > 0, gradient_weight >= 0, "
+         "0 <= settled <= 126");
   }
   if (bgr.empty()) return;
   Estimator(bgr, alpha, options).run(sink);

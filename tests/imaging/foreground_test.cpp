@@ -46,12 +46,13 @@ cv::Mat composite(const cv::Mat& alpha, cv::Vec3b fg, cv::Vec3b bg) {
   return image;
 }
 
-int worst_error_on_fractional(const cv::Mat& estimate, const cv::Mat& alpha, cv::Vec3b truth) {
+// The largest error on pixels with settled < alpha < 255 - settled.
+int worst_error_on_fractional(const cv::Mat& estimate, const cv::Mat& alpha, cv::Vec3b truth, int settled = 0) {
   int worst = 0;
   for (int y = 0; y < alpha.rows; ++y) {
     for (int x = 0; x < alpha.cols; ++x) {
       const int a = alpha.at<std::uint8_t>(y, x);
-      if (a == 0 || a == 255) continue;
+      if (a <= settled || a >= 255 - settled) continue;
       for (int c = 0; c < 3; ++c) {
         worst = std::max(worst, std::abs(estimate.at<cv::Vec3b>(y, x)[c] - truth[c]));
       }
@@ -77,11 +78,24 @@ bool identical(const cv::Mat& a, const cv::Mat& b) {
 
 TEST(EstimateForeground, FlatForegroundOverFlatBackgroundComesBackExact) {
   // Soft ramps of several widths, including one with every alpha value from 1 to 254.
+  ForegroundOptions every_fractional_pixel;
+  every_fractional_pixel.settled = 0;
   for (const int width : {3, 8, 40, 255}) {
     const cv::Mat alpha = ramp_alpha(width + 160, 50, 80, width);
     const cv::Mat image = composite(alpha, kForeground, kBackground);
-    const cv::Mat estimate = estimate_foreground(image, alpha);
+    const cv::Mat estimate = estimate_foreground(image, alpha, every_fractional_pixel);
     EXPECT_LE(worst_error_on_fractional(estimate, alpha, kForeground), 1) << "ramp width " << width;
+  }
+}
+
+TEST(EstimateForeground, SettledEndsKeepTheirColourTheRestComesBackExact) {
+  const cv::Mat alpha = ramp_alpha(415, 30, 80, 255);
+  const cv::Mat image = composite(alpha, kForeground, kBackground);
+  const cv::Mat estimate = estimate_foreground(image, alpha);  // settled = 8
+  EXPECT_LE(worst_error_on_fractional(estimate, alpha, kForeground, 8), 1);
+  for (int x = 0; x < alpha.cols; ++x) {
+    const int a = alpha.at<std::uint8_t>(0, x);
+    if (a <= 8 || a >= 247) ASSERT_EQ(estimate.at<cv::Vec3b>(0, x), image.at<cv::Vec3b>(0, x)) << "alpha " << a;
   }
 }
 
@@ -91,7 +105,7 @@ TEST(EstimateForeground, SoftDiscOnALargeImageComesBackExact) {
   cv::circle(alpha, {430, 360}, 250, cv::Scalar(255), cv::FILLED, cv::LINE_AA);
   cv::GaussianBlur(alpha, alpha, {0, 0}, 3.0);
   const cv::Mat image = composite(alpha, kForeground, kBackground);
-  EXPECT_LE(worst_error_on_fractional(estimate_foreground(image, alpha), alpha, kForeground), 1);
+  EXPECT_LE(worst_error_on_fractional(estimate_foreground(image, alpha), alpha, kForeground, 8), 1);
 }
 
 TEST(EstimateForeground, RemovesTheBackgroundTheRawColoursCarry) {
@@ -108,12 +122,16 @@ TEST(EstimateForeground, OpaqueAndTransparentPixelsKeepTheirColour) {
   alpha(cv::Rect(0, 0, 150, 200)).setTo(0);
   alpha(cv::Rect(200, 50, 100, 100)).setTo(255);
   const cv::Mat estimate = estimate_foreground(image, alpha);
+  ForegroundOptions o;
+  o.settled = 0;
+  const cv::Mat every = estimate_foreground(image, alpha, o);
   int fractional_changed = 0;
   for (int y = 0; y < 200; ++y) {
     for (int x = 0; x < 300; ++x) {
       const int a = alpha.at<std::uint8_t>(y, x);
       if (a == 0 || a == 255) {
         ASSERT_EQ(estimate.at<cv::Vec3b>(y, x), image.at<cv::Vec3b>(y, x)) << x << "," << y;
+        ASSERT_EQ(every.at<cv::Vec3b>(y, x), image.at<cv::Vec3b>(y, x)) << x << "," << y;
       } else {
         fractional_changed += estimate.at<cv::Vec3b>(y, x) != image.at<cv::Vec3b>(y, x);
       }
@@ -131,6 +149,7 @@ TEST(EstimateForeground, CallsTheSinkOncePerFractionalPixel) {
   std::mutex mutex;
   ForegroundOptions o;
   o.dense_pixels = 1000;  // band mode from the third level on
+  o.settled = 3;
   estimate_foreground(
       image, alpha,
       [&](int x, int y, const float f[3]) {
@@ -142,7 +161,7 @@ TEST(EstimateForeground, CallsTheSinkOncePerFractionalPixel) {
   for (int y = 0; y < 300; ++y) {
     for (int x = 0; x < 400; ++x) {
       const int a = alpha.at<std::uint8_t>(y, x);
-      ASSERT_EQ(calls.at<int>(y, x), (a == 0 || a == 255) ? 0 : 1) << x << "," << y;
+      ASSERT_EQ(calls.at<int>(y, x), (a <= 3 || a >= 252) ? 0 : 1) << x << "," << y;
     }
   }
 }
@@ -171,6 +190,7 @@ TEST(EstimateForeground, BandGivesTheSameResultAsSweepingWholeLevels) {
   cv::GaussianBlur(alpha, alpha, {0, 0}, 1.5);
   for (const int iterations : {1, 2, 3, 5}) {
     ForegroundOptions banded, whole;
+    banded.settled = whole.settled = 0;
     banded.big_iterations = whole.big_iterations = iterations;
     banded.dense_pixels = 4096;
     whole.dense_pixels = INT_MAX;
@@ -217,6 +237,9 @@ TEST(EstimateForeground, BadInputsAreInternalErrors) {
   expect_internal([&] { estimate_foreground(cv::Mat(6, 8, CV_8UC4), cv::Mat(6, 8, CV_8UC1)); });
   ForegroundOptions o;
   o.regularization = 0;
+  expect_internal([&] { estimate_foreground(image, cv::Mat(6, 8, CV_8UC1, cv::Scalar(9)), o); });
+  o = ForegroundOptions{};
+  o.settled = 127;
   expect_internal([&] { estimate_foreground(image, cv::Mat(6, 8, CV_8UC1, cv::Scalar(9)), o); });
 }
 

@@ -25,7 +25,7 @@
 //  * sweeps are red-black (pixels with even x + y, then odd): deterministic whatever the threads,
 //    and each half sweep is parallel;
 //  * on levels over `dense_pixels`, only tiles near fractional alpha are swept (the band): tiles of
-//    16 x 16 holding a pixel with 0 < alpha < 1 at that level, or the coarse parent of such a tile
+//    16 x 16 holding a pixel with an unsettled alpha (see `settled`) at that level, or the coarse parent of such a tile
 //    on the finer level, grown by enough tiles to cover how far big_iterations sweeps carry a value
 //    (2 pixels per sweep, halved per level up). The rest keep the value upsampled from the coarser
 //    level. The result at fractional pixels is then the same as sweeping the whole level, at the
@@ -43,11 +43,16 @@ struct ForegroundOptions {
   int big_iterations = 2;        // the others this many (the paper's defaults)
   float regularization = 1e-5f;  // eps: smoothness of F and B where alpha is flat
   float gradient_weight = 1.0f;  // omega: more smoothness across alpha edges
+  // Alpha at most `settled` or at least 255 - settled counts as settled: the pixel keeps its
+  // colour. A model's matte is rarely exactly 0 or 255 (the default model gives 1-3 over
+  // backgrounds and 250-254 over subjects), and such a pixel's raw colour is off by at most
+  // min(a, 1 - a) |B - F|, under 8 levels of 255 in a * F for the default. 0: every 0 < a < 255.
+  int settled = 8;
   int dense_pixels = 65536;      // levels up to this many pixels are swept whole
   int threads = 0;               // 0: the CPUs this process may run on (sched_getaffinity)
 };
 
-// Called once per pixel with 0 < alpha < 255, with its estimated foreground colour (B, G, R in
+// Called once per pixel with settled < alpha < 255 - settled, with its estimated foreground colour (B, G, R in
 // [0, 1]). Calls come from several threads at once, never twice for one pixel.
 using ForegroundSink = std::function<void(int x, int y, const float bgr[3])>;
 
@@ -55,8 +60,8 @@ using ForegroundSink = std::function<void(int x, int y, const float bgr[3])>;
 void estimate_foreground(const cv::Mat& bgr, const cv::Mat& alpha, const ForegroundSink& sink,
                          const ForegroundOptions& options = {});
 
-// The image with the estimated foreground (rounded to 8 bits) where 0 < alpha < 255 and its own
-// colour elsewhere. CV_8UC3.
+// The image with the estimated foreground (rounded to 8 bits) where settled < alpha < 255 -
+// settled and its own colour elsewhere. CV_8UC3.
 cv::Mat estimate_foreground(const cv::Mat& bgr, const cv::Mat& alpha,
                             const ForegroundOptions& options = {});
 
