@@ -235,6 +235,11 @@ class Estimator {
 
   // One pass over the level's alpha samples; on level 0, over the whole matte (a byte per pixel).
   void mark_fractional_tiles(int k, const Level& level, std::vector<std::uint8_t>& seeds) const {
+    const std::uint8_t lo = static_cast<std::uint8_t>(o_.settled), span = static_cast<std::uint8_t>(254 - 2 * o_.settled);
+    // lo < a < 255 - lo, as one unsigned compare: (a - lo - 1) mod 256 < 254 - 2 lo.
+    const auto in = [lo, span](std::uint8_t a) -> std::uint8_t {
+      return static_cast<std::uint8_t>(a - lo - 1) < span;
+    };
     for (int y = 0; y < level.h; ++y) {
       const std::uint8_t* row = alpha_.ptr<std::uint8_t>(sy(k, y));
       std::uint8_t* tile_row = &seeds[static_cast<std::size_t>(y / T) * level.tiles_x];
@@ -243,9 +248,9 @@ class Estimator {
         const int x_end = std::min(level.w, (tx + 1) * T);
         std::uint8_t any = 0;
         if (k == 0) {
-          for (int x = tx * T; x < x_end; ++x) any |= in_band(row[x]);
+          for (int x = tx * T; x < x_end; ++x) any |= in(row[x]);
         } else {
-          for (int x = tx * T; x < x_end; ++x) any |= in_band(row[sx(k, x)]);
+          for (int x = tx * T; x < x_end; ++x) any |= in(row[sx(k, x)]);
         }
         tile_row[tx] = any;
       }
@@ -265,39 +270,76 @@ class Estimator {
     }
   }
 
+  // The tile's alpha, colour, neighbour weights and starting F and B. Alpha is gathered once with
+  // a one-pixel border (NaN outside the image: its weight becomes 0).
   void set_up(int k, Tile& tile) const {
     const Level& level = levels_[k];
     std::fill(tile.f, tile.f + 2 * kPadded * 3, 0.0f);  // halo and off-image cells: read with weight 0
     std::fill(tile.consts, tile.consts + kInterior * kConsts, 0.0f);
+    const int x0 = tile.tx * T, y0 = tile.ty * T;
+    int cols[S];
+    for (int i = 0; i < S; ++i) {
+      const int x = x0 + i - 1;
+      cols[i] = x < 0 || x >= level.w ? -1 : sx(k, x);
+    }
+    float alpha[kPadded];
+    for (int j = 0; j < S; ++j) {
+      const int y = y0 + j - 1;
+      if (y < 0 || y >= level.h) {
+        std::fill(alpha + j * S, alpha + (j + 1) * S, -1.0f);
+        continue;
+      }
+      const std::uint8_t* row = alpha_.ptr<std::uint8_t>(sy(k, y));
+      for (int i = 0; i < S; ++i) alpha[j * S + i] = cols[i] < 0 ? -1.0f : row[cols[i]] * (1.0f / 255.0f);
+    }
     const float eps = o_.regularization, omega = o_.gradient_weight;
-    const bool coarsest = k + 1 == static_cast<int>(levels_.size());
+    const auto weight = [&](float a, float neighbour) {
+      return neighbour < 0 ? 0.0f : eps + omega * std::fabs(a - neighbour);
+    };
     for (int j = 0; j < tile.nh; ++j) {
-      const int y = tile.ty * T + j;
-      const std::uint8_t* colour_row = bgr_.ptr<std::uint8_t>(sy(k, y));
+      const std::uint8_t* colour_row = bgr_.ptr<std::uint8_t>(sy(k, y0 + j));
       for (int i = 0; i < tile.nw; ++i) {
-        const int x = tile.tx * T + i;
-        const float a = alpha_at(k, x, y) / 255.0f;
-        const auto weight = [&](int nx, int ny) {
-          if (nx < 0 || ny < 0 || nx >= level.w || ny >= level.h) return 0.0f;
-          return eps + omega * std::fabs(a - alpha_at(k, nx, ny) / 255.0f);
-        };
+        const int q = (j + 1) * S + i + 1;
+        const float a = alpha[q];
         float* c = &tile.consts[(j * T + i) * kConsts];
-        c[0] = weight(x - 1, y);
-        c[1] = weight(x + 1, y);
-        c[2] = weight(x, y - 1);
-        c[3] = weight(x, y + 1);
+        c[0] = weight(a, alpha[q - 1]);
+        c[1] = weight(a, alpha[q + 1]);
+        c[2] = weight(a, alpha[q - S]);
+        c[3] = weight(a, alpha[q + S]);
         c[4] = a;
-        const std::uint8_t* px = colour_row + 3 * sx(k, x);
+        const std::uint8_t* px = colour_row + 3 * cols[i + 1];
         std::uint8_t* own = &tile.colour[(j * T + i) * 3];
         own[0] = px[0];
         own[1] = px[1];
         own[2] = px[2];
+      }
+    }
+    if (k + 1 == static_cast<int>(levels_.size())) {  // the coarsest level: F = B = the colour
+      for (int j = 0; j < tile.nh; ++j) {
+        for (int i = 0; i < tile.nw; ++i) {
+          const int p = ((j + 1) * S + i + 1) * 3;
+          for (int ch = 0; ch < 3; ++ch) {
+            tile.f[p + ch] = tile.b[p + ch] = tile.colour[(j * T + i) * 3 + ch] / 255.0f;
+          }
+        }
+      }
+      return;
+    }
+    // Upsampled from the coarser level: the whole tile falls in one parent tile.
+    const Level& coarser = levels_[k + 1];
+    const int parent = coarser.index[(tile.ty >> 1) * coarser.tiles_x + (tile.tx >> 1)];
+    const int ox = (tile.tx & 1) * (T / 2), oy = (tile.ty & 1) * (T / 2);
+    for (int j = 0; j < tile.nh; ++j) {
+      for (int i = 0; i < tile.nw; ++i) {
         const int p = ((j + 1) * S + i + 1) * 3;
-        if (coarsest) {
-          for (int ch = 0; ch < 3; ++ch) tile.f[p + ch] = tile.b[p + ch] = px[ch] / 255.0f;
+        if (parent >= 0) {
+          const Tile& from = coarser.tiles[parent];
+          const int pp = ((oy + (j >> 1) + 1) * S + ox + (i >> 1) + 1) * 3;
+          copy3(&from.f[pp], &tile.f[p]);
+          copy3(&from.b[pp], &tile.b[p]);
         } else {
-          copy3(value_at(k + 1, x >> 1, y >> 1, false), &tile.f[p]);
-          copy3(value_at(k + 1, x >> 1, y >> 1, true), &tile.b[p]);
+          copy3(value_at(k + 1, (x0 + i) >> 1, (y0 + j) >> 1, false), &tile.f[p]);
+          copy3(value_at(k + 1, (x0 + i) >> 1, (y0 + j) >> 1, true), &tile.b[p]);
         }
       }
     }
