@@ -90,10 +90,13 @@ int time_command(int argc, char** argv) {
 
   ForegroundOptions o;
   o.threads = threads;
-  long long fractional = 0;
+  long long fractional = 0, estimated = 0;
   for (int y = 0; y < alpha.rows; ++y) {
     const std::uint8_t* a = alpha.ptr<std::uint8_t>(y);
-    for (int x = 0; x < alpha.cols; ++x) fractional += a[x] != 0 && a[x] != 255;
+    for (int x = 0; x < alpha.cols; ++x) {
+      fractional += a[x] != 0 && a[x] != 255;
+      estimated += a[x] > o.settled && a[x] < 255 - o.settled;
+    }
   }
   cv::Mat out = image.bgr.clone();
   const double estimate_ms = median_ms(runs, [&] {
@@ -109,10 +112,11 @@ int time_command(int argc, char** argv) {
   const double raw_ms = median_ms(runs, [&] { cutout::imaging::compose_cutout(image, alpha, ForegroundColour::Raw); });
   const double with_ms = median_ms(runs, [&] { cutout::imaging::compose_cutout(image, alpha, ForegroundColour::Estimate); });
   std::printf(
-      "{\"width\": %d, \"height\": %d, \"fractional_pixels\": %lld, \"runs\": %d, \"threads\": %d,\n"
+      "{\"width\": %d, \"height\": %d, \"fractional_pixels\": %lld, \"estimated_pixels\": %lld,\n"
+      " \"runs\": %d, \"threads\": %d,\n"
       " \"decode_floor_ms\": %.2f, \"estimate_ms\": %.2f, \"estimate_over_decode\": %.3f,\n"
       " \"compose_raw_ms\": %.2f, \"compose_estimate_ms\": %.2f}\n",
-      alpha.cols, alpha.rows, fractional, runs, threads, decode_ms, estimate_ms, estimate_ms / decode_ms, raw_ms,
+      alpha.cols, alpha.rows, fractional, estimated, runs, threads, decode_ms, estimate_ms, estimate_ms / decode_ms, raw_ms,
       with_ms);
   return 0;
 }

@@ -11,15 +11,19 @@ over photographs (plasma-workspace-wallpapers, from bench/quality/fetch_assets.s
 
 Scores over the fractional band (0 < alpha < 1), in 8-bit levels: the colour error of alpha * F,
 mean |alpha (F_est - F)| and its RMS, for
-  raw        F_est = I (what cut-outs carried before, foreground=raw),
-  cutout     build/cutout-foreground (src/imaging/foreground.cpp, the server's code),
-  reference  bench/foreground/reference.py (the same method in numpy, whole levels),
-and the largest difference between cutout and reference (8-bit levels).
+  raw            F_est = I (what cut-outs carried before, foreground=raw),
+  cutout         build/cutout-foreground (src/imaging/foreground.cpp, the server's code, with its
+                 default `settled` = 8: alpha <= 8 or >= 247 keeps the raw colour),
+  reference      bench/foreground/reference.py (the same method in numpy, whole levels), the same rule,
+  reference_all  the reference on every fractional pixel (settled = 0): what the rule costs,
+and the largest difference between cutout and reference (8-bit levels, every pixel).
 
     /usr/bin/python3 bench/foreground/run.py [--tool build/cutout-foreground] [--sheet docs/foreground-contact-sheet.png]
 
 Writes bench/foreground/results/RESULTS.json and the contact sheet: for a few cases, crops of the
-cut-out laid on a dark and on a light colour, raw above and estimated below.
+cut-out laid on a dark and on a light colour, raw and estimated side by side; with
+bench/foreground/timing.py's cached cat photo and model mask, a last row shows the cat (its model
+matte, 1000 px wide) the same way.
 """
 import argparse
 import json
@@ -40,6 +44,7 @@ ASSETS = os.path.join(os.environ.get("CUTOUT_CACHE_DIR", os.path.join(ROOT, ".ca
 WALLPAPERS = ("DarkestHour", "ColorfulCups", "Path", "summer_1am", "BytheWater", "Kokkini")
 ICONS = ("apps/preferences-desktop-display-color.png", "apps/kmail2.png", "places/folder-favorites.png",
          "apps/clock.png")
+SETTLED = 8  # ForegroundOptions::settled's default
 SIZE = (360, 270)  # w, h: small, the numpy reference sweeps whole levels
 
 
@@ -139,10 +144,12 @@ def scores(estimate, fg, alpha):
 def contact_sheet(rows, path):
     """rows: (name, alpha, raw, estimated) for a few cases; crops at 2x on dark and light colours."""
     tiles = []
+    h, w = 110, 150
     for name, alpha, raw, est in rows:
-        ys, xs = np.nonzero((alpha > 0) & (alpha < 255))
-        cy, cx = int(np.median(ys)), int(np.median(xs))
-        h, w = 110, 150
+        # The crop with the most mid-alpha pixels.
+        mid = ((alpha > 40) & (alpha < 215)).astype(np.float32)
+        density = cv2.boxFilter(mid, -1, (w, h), normalize=False, borderType=cv2.BORDER_CONSTANT)
+        cy, cx = np.unravel_index(int(np.argmax(density)), density.shape)
         y0 = int(np.clip(cy - h // 2, 0, alpha.shape[0] - h))
         x0 = int(np.clip(cx - w // 2, 0, alpha.shape[1] - w))
         a = alpha[y0:y0 + h, x0:x0 + w, None].astype(np.float32) / 255
@@ -162,6 +169,25 @@ def contact_sheet(rows, path):
     cv2.imwrite(path, np.concatenate([header, sheet], axis=0))
 
 
+def cat_row(tool, tmp):
+    """The cat photo with the model's matte (bench/foreground/timing.py's cache), 1000 px wide."""
+    work = os.path.join(os.path.dirname(ASSETS), "..", "bench-foreground")
+    jpeg, mask = os.path.join(work, "cat-12mp.jpg"), os.path.join(work, "cat-12mp.mask.png")
+    if not (os.path.isfile(jpeg) and os.path.isfile(mask)):
+        print("no cat row: run bench/foreground/timing.py first")
+        return None
+    image = cv2.imread(jpeg, cv2.IMREAD_COLOR)
+    alpha = cv2.imread(mask, cv2.IMREAD_GRAYSCALE)
+    size = (1000, image.shape[0] * 1000 // image.shape[1])
+    image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    alpha = cv2.resize(alpha, size, interpolation=cv2.INTER_AREA)
+    ip, ap_, op = (os.path.join(tmp, f"cat-{k}.png") for k in ("image", "alpha", "out"))
+    cv2.imwrite(ip, image)
+    cv2.imwrite(ap_, alpha)
+    subprocess.run([tool, "estimate", ip, ap_, op], check=True)
+    return ("cat", alpha, image, cv2.imread(op, cv2.IMREAD_COLOR))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--tool", default=os.path.join(ROOT, "build", "cutout-foreground"))
@@ -179,25 +205,37 @@ def main():
             cv2.imwrite(ap_, alpha)
             subprocess.run([args.tool, "estimate", ip, ap_, op], check=True)
             ours = cv2.imread(op, cv2.IMREAD_COLOR)
-            ref = reference.to_uint8(reference.estimate_foreground(image, alpha))
+            ref_all = reference.to_uint8(reference.estimate_foreground(image, alpha))
+            estimated = (alpha > SETTLED) & (alpha < 255 - SETTLED)
+            ref = np.where(estimated[..., None], ref_all, image)
             band = (alpha > 0) & (alpha < 255)
-            diff = int(np.abs(ours[band].astype(int) - ref[band].astype(int)).max()) if band.any() else 0
+            diff = int(np.abs(ours.astype(int) - ref.astype(int)).max())
             row = {"case": name, "background": wallpaper, "size": list(SIZE), "band_pixels": int(band.sum()),
+                   "estimated_pixels": int(estimated.sum()),
                    "raw": scores(image, fg, alpha), "cutout": scores(ours, fg, alpha),
-                   "reference": scores(ref, fg, alpha), "cutout_vs_reference_max": diff}
+                   "reference": scores(ref, fg, alpha), "reference_all": scores(ref_all, fg, alpha),
+                   "cutout_vs_reference_max": diff}
             results.append(row)
             print(f"{name:11s} band {row['band_pixels']:6d}  raw {row['raw']['mean']:6.2f}  "
                   f"cutout {row['cutout']['mean']:6.2f}  reference {row['reference']['mean']:6.2f}  "
+                  f"reference_all {row['reference_all']['mean']:6.2f}  "
                   f"|cutout-ref| max {diff}")
             if name in ("strands-0", "strands-1", "fuzzy-1", "icon-1"):
                 sheet_rows.append((name, alpha, image, ours))
-    summary = {k: round(float(np.mean([r[k]["mean"] for r in results])), 3) for k in ("raw", "cutout", "reference")}
+        cat = cat_row(args.tool, tmp)
+        if cat:
+            sheet_rows.append(cat)
+    summary = {}
+    for group in ("strands", "fuzzy", "icon", ""):
+        rows = [r for r in results if r["case"].startswith(group)]
+        summary[group or "all"] = {k: round(float(np.mean([r[k]["mean"] for r in rows])), 3)
+                                   for k in ("raw", "cutout", "reference", "reference_all")}
     print("mean over cases:", summary)
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as f:
         json.dump({"method": "Germer et al. 2020 multi-level, defaults (foreground.hpp)",
                    "score": "colour error of alpha*F over 0<alpha<1, 8-bit levels",
-                   "mean_over_cases": summary, "cases": results}, f, indent=1)
+                   "settled": SETTLED, "mean_over_cases": summary, "cases": results}, f, indent=1)
     contact_sheet(sheet_rows, args.sheet)
     print("wrote", args.out, "and", args.sheet)
 

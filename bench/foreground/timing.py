@@ -84,7 +84,8 @@ def main():
             print(f"{name:9s} threads {threads or 'all'}: decode floor {row['decode_floor_ms']:.1f} ms, "
                   f"estimate {row['estimate_ms']:.1f} ms ({row['estimate_over_decode']:.2f}x), "
                   f"compose raw {row['compose_raw_ms']:.1f} / estimate {row['compose_estimate_ms']:.1f} ms, "
-                  f"band {row['fractional_pixels']} px ({100 * row['fractional_share']:.2f} %)")
+                  f"fractional {100 * row['fractional_share']:.1f} %, estimated (settled < alpha < 255 - settled) "
+                  f"{row['estimated_pixels']} px ({100 * row['estimated_pixels'] / alpha.size:.2f} %)")
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as f:
         json.dump({"machine": {"cpus_usable": len(os.sched_getaffinity(0)), "processor": platform.processor(),

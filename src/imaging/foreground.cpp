@@ -6,13 +6,16 @@
 #include "cutout/imaging/foreground.hpp"
 
 #include <sched.h>
+#include <sys/mman.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <string>
 #include <thread>
 #include <vector>
@@ -42,14 +45,34 @@ struct Tile {
   std::uint8_t* colour = nullptr;  // kInterior * 3: the level's image
 };
 
+// Uninitialised memory for a level's tiles. Large ones ask for transparent huge pages: a 12 MP
+// photo's band touches tens of MB once, and 4 KB page faults were ~15 % of a run.
+struct FreeDeleter {
+  void operator()(void* p) const { std::free(p); }
+};
+template <typename T>
+std::unique_ptr<T[], FreeDeleter> allocate(std::size_t count) {
+  constexpr std::size_t kHuge = std::size_t{2} << 20;
+  const std::size_t bytes = std::max<std::size_t>(count * sizeof(T), 1);
+  void* p = nullptr;
+  if (bytes >= 2 * kHuge) {
+    p = std::aligned_alloc(kHuge, (bytes + kHuge - 1) / kHuge * kHuge);
+    if (p != nullptr) madvise(p, bytes, MADV_HUGEPAGE);  // advice only: fine if refused
+  } else {
+    p = std::malloc(bytes);
+  }
+  if (p == nullptr) throw std::bad_alloc();
+  return std::unique_ptr<T[], FreeDeleter>(static_cast<T*>(p));
+}
+
 struct Level {
   int shift = 0, w = 0, h = 0;
   int tiles_x = 0, tiles_y = 0;
   int iterations = 0;
   std::vector<int> index;        // tiles_x * tiles_y: position in `tiles`, or -1 (not swept)
   std::vector<Tile> tiles;
-  std::unique_ptr<float[]> floats;          // the tiles' arrays, uninitialised: set_up fills them
-  std::unique_ptr<std::uint8_t[]> bytes;
+  std::unique_ptr<float[], FreeDeleter> floats;  // the tiles' arrays, uninitialised: set_up fills them
+  std::unique_ptr<std::uint8_t[], FreeDeleter> bytes;
 };
 
 [[noreturn]] void fail(const std::string& what) {
@@ -210,8 +233,8 @@ class Estimator {
         }
       }
       level.tiles.resize(count);
-      level.floats.reset(new float[kTileFloats * count]);
-      level.bytes.reset(new std::uint8_t[static_cast<std::size_t>(kInterior) * 3 * count]);
+      level.floats = allocate<float>(kTileFloats * count);
+      level.bytes = allocate<std::uint8_t>(static_cast<std::size_t>(kInterior) * 3 * count);
       for (int ty = 0; ty < level.tiles_y; ++ty) {
         for (int tx = 0; tx < level.tiles_x; ++tx) {
           const int at = level.index[ty * level.tiles_x + tx];
