@@ -9,6 +9,7 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <condition_variable>
@@ -156,8 +157,27 @@ class Estimator {
   }
 
  private:
+  // Runs fn on the calling thread and up to threads - 1 helpers. Helpers are counted process-wide
+  // and capped at the usable CPUs minus one, so concurrent requests do not oversubscribe the
+  // cores: a call that finds them taken runs on its own thread (the answer is the same).
   template <typename Fn>
-  static void run_parallel(int threads, Fn&& fn) {
+  static void run_parallel(int wanted, Fn&& fn) {
+    static std::atomic<int> helpers_running{0};
+    static const int helper_cap = usable_cpus() - 1;
+    int taken = 0;
+    for (int running = helpers_running.load(); wanted > 1;) {
+      taken = std::min(wanted - 1, helper_cap - running);
+      if (taken <= 0) {
+        taken = 0;
+        break;
+      }
+      if (helpers_running.compare_exchange_weak(running, running + taken)) break;
+    }
+    struct Release {
+      int n;
+      ~Release() { helpers_running -= n; }
+    } release{taken};
+    const int threads = taken + 1;
     Barrier barrier(threads);
     std::vector<std::thread> helpers;
     helpers.reserve(threads - 1);

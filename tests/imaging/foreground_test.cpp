@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstring>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -95,7 +96,9 @@ TEST(EstimateForeground, SettledEndsKeepTheirColourTheRestComesBackExact) {
   EXPECT_LE(worst_error_on_fractional(estimate, alpha, kForeground, 8), 1);
   for (int x = 0; x < alpha.cols; ++x) {
     const int a = alpha.at<std::uint8_t>(0, x);
-    if (a <= 8 || a >= 247) ASSERT_EQ(estimate.at<cv::Vec3b>(0, x), image.at<cv::Vec3b>(0, x)) << "alpha " << a;
+    if (a <= 8 || a >= 247) {
+      ASSERT_EQ(estimate.at<cv::Vec3b>(0, x), image.at<cv::Vec3b>(0, x)) << "alpha " << a;
+    }
   }
 }
 
@@ -178,6 +181,26 @@ TEST(EstimateForeground, DeterministicWhateverTheThreads) {
     o.threads = threads;
     EXPECT_TRUE(identical(estimate_as_floats(image, alpha, o), one)) << threads << " threads";
   }
+}
+
+// Requests run it at once: helper threads are shared process-wide, each call gets what is free,
+// and every call still gets the same answer.
+TEST(EstimateForeground, ConcurrentCallsShareTheCoresAndAgree) {
+  const cv::Mat image = cutout::testing::make_picture(500, 400);
+  cv::Mat alpha(400, 500, CV_8UC1, cv::Scalar(0));
+  cv::circle(alpha, {250, 200}, 150, cv::Scalar(255), cv::FILLED);
+  cv::GaussianBlur(alpha, alpha, {0, 0}, 5.0);
+  ForegroundOptions o;
+  o.threads = 1;
+  const cv::Mat expected = estimate_as_floats(image, alpha, o);
+  o.threads = 0;
+  std::vector<cv::Mat> results(6);
+  std::vector<std::thread> callers;
+  for (auto& result : results) {
+    callers.emplace_back([&] { result = estimate_as_floats(image, alpha, o); });
+  }
+  for (auto& caller : callers) caller.join();
+  for (const auto& result : results) EXPECT_TRUE(identical(result, expected));
 }
 
 // The band is an optimisation, not an approximation: sweeping every tile of every level gives

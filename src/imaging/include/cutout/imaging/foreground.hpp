@@ -49,7 +49,10 @@ struct ForegroundOptions {
   // min(a, 1 - a) |B - F|, under 8 levels of 255 in a * F for the default. 0: every 0 < a < 255.
   int settled = 8;
   int dense_pixels = 65536;      // levels up to this many pixels are swept whole
-  int threads = 0;               // 0: the CPUs this process may run on (sched_getaffinity)
+  // Threads for one call, 0: the CPUs this process may run on (sched_getaffinity). Helper threads
+  // are capped process-wide at those CPUs minus one, so concurrent calls share rather than
+  // oversubscribe; the answer does not depend on how many a call gets.
+  int threads = 0;
 };
 
 // Called once per pixel with settled < alpha < 255 - settled, with its estimated foreground colour (B, G, R in
