@@ -9,6 +9,7 @@
 #include <opencv2/core.hpp>
 
 #include "cutout/core/error.hpp"
+#include "cutout/imaging/foreground.hpp"
 
 namespace cutout::imaging {
 namespace {
@@ -25,6 +26,8 @@ void check_inputs(const DecodedImage& image, const cv::Mat& mask) {
     fail("the image's alpha does not match its colour channels");
   }
 }
+
+inline std::uint8_t to_byte(float unit) { return static_cast<std::uint8_t>(unit * 255.0f + 0.5f); }
 
 // round(x / 255) for x in [0, 255 * 255], exactly, without a division.
 inline std::uint32_t div255_round(std::uint32_t x) {
@@ -49,17 +52,24 @@ cv::Mat effective_alpha(const DecodedImage& image, const cv::Mat& mask) {
   return alpha;
 }
 
-cv::Mat compose_cutout(const DecodedImage& image, const cv::Mat& mask) {
+cv::Mat compose_cutout(const DecodedImage& image, const cv::Mat& mask, ForegroundColour colour) {
   check_inputs(image, mask);
   const cv::Mat alpha = effective_alpha(image, mask);
   cv::Mat bgra(image.bgr.size(), CV_8UC4);
   const cv::Mat inputs[] = {image.bgr, alpha};
   const int from_to[] = {0, 0, 1, 1, 2, 2, 3, 3};
   cv::mixChannels(inputs, 2, &bgra, 1, from_to, 4);
+  if (colour == ForegroundColour::Estimate) {
+    estimate_foreground(image.bgr, alpha, [&bgra](int x, int y, const float f[3]) {
+      std::uint8_t* px = bgra.ptr<std::uint8_t>(y) + 4 * x;
+      for (int c = 0; c < 3; ++c) px[c] = to_byte(f[c]);
+    });
+  }
   return bgra;
 }
 
-cv::Mat flatten_onto(const DecodedImage& image, const cv::Mat& mask, Rgb background) {
+cv::Mat flatten_onto(const DecodedImage& image, const cv::Mat& mask, Rgb background,
+                     ForegroundColour colour) {
   check_inputs(image, mask);
   const cv::Mat alpha = effective_alpha(image, mask);
   const std::uint32_t bg[3] = {background.b, background.g, background.r};
@@ -76,6 +86,15 @@ cv::Mat flatten_onto(const DecodedImage& image, const cv::Mat& mask, Rgb backgro
             static_cast<std::uint8_t>(div255_round(src[3 * x + c] * weight + bg[c] * rest));
       }
     }
+  }
+  if (colour == ForegroundColour::Estimate) {  // the partial pixels again, with their estimate
+    estimate_foreground(image.bgr, alpha, [&](int x, int y, const float f[3]) {
+      const std::uint32_t weight = alpha.ptr<std::uint8_t>(y)[x], rest = 255 - weight;
+      std::uint8_t* dst = out.ptr<std::uint8_t>(y) + 3 * x;
+      for (int c = 0; c < 3; ++c) {
+        dst[c] = static_cast<std::uint8_t>(div255_round(to_byte(f[c]) * weight + bg[c] * rest));
+      }
+    });
   }
   return out;
 }

@@ -58,10 +58,18 @@ RemoveBackgroundOptions parse_remove_background_options(const Parameters& parame
       } else {
         invalid("format must be png, webp or jpeg, not '" + value + "'");
       }
+    } else if (name == "foreground") {
+      if (value == "estimate") {
+        options.foreground = imaging::ForegroundColour::Estimate;
+      } else if (value == "raw") {
+        options.foreground = imaging::ForegroundColour::Raw;
+      } else {
+        invalid("foreground must be estimate or raw, not '" + value + "'");
+      }
     } else if (!parse_geometry_parameter(name, value, options.geometry)) {
       throw Error(ErrorKind::InvalidArgument, "unknown_parameter",
                   "unknown parameter '" + name +
-                      "' (known: output, bg_color, format, crop, crop_margin, max_side)");
+                      "' (known: output, bg_color, format, foreground, crop, crop_margin, max_side)");
     }
   }
   if (options.background && options.output == OutputKind::Mask) {

@@ -48,8 +48,11 @@ ShapedOutput shape_output(const imaging::DecodedImage& image, const cv::Mat& mas
   } else {
     // The alpha is final here (input alpha already applied), so the colour goes in without one.
     const imaging::DecodedImage colour{bgr, cv::Mat(), image.format};
-    out.picture = options.background ? imaging::flatten_onto(colour, out_alpha, *options.background)
-                                     : imaging::compose_cutout(colour, out_alpha);
+    // Foreground estimation runs on the output's pixels: after the crop and the shrink, so a
+    // max_side request also pays less for it.
+    out.picture = options.background
+                      ? imaging::flatten_onto(colour, out_alpha, *options.background, options.foreground)
+                      : imaging::compose_cutout(colour, out_alpha, options.foreground);
   }
   // The subject's box in the output's pixels: shifted by the crop, or measured again after
   // shrinking (averaging moves the threshold crossing by up to a pixel).

@@ -227,6 +227,11 @@ TEST(HttpServer, ParametersComeFromQueryOrFormFields) {
   ASSERT_EQ(res->status, 200) << res->body;
   EXPECT_EQ(res->get_header_value("Content-Type"), "image/jpeg");
   EXPECT_EQ(decode(res->body).channels(), 3);
+
+  res = s.client().Post("/remove-background?foreground=raw", image, "image/png");
+  ASSERT_TRUE(res);
+  ASSERT_EQ(res->status, 200) << res->body;
+  EXPECT_EQ(decode(res->body).channels(), 4);
 }
 
 TEST(HttpServer, EveryErrorStatusHasAJsonBody) {
@@ -238,6 +243,8 @@ TEST(HttpServer, EveryErrorStatusHasAJsonBody) {
   auto c = s.client();
   expect_error(c.Post("/remove-background?output=alpha", picture_png(), "image/png"), 400, "invalid_parameter");
   expect_error(c.Post("/remove-background?colour=red", picture_png(), "image/png"), 400, "unknown_parameter");
+  expect_error(c.Post("/remove-background?foreground=despill", picture_png(), "image/png"), 400,
+               "invalid_parameter");
   expect_error(c.Post("/remove-background", std::string("\x89PNG\r\n\x1a\n garbage", 17), "image/png"), 400,
                "invalid_image");
   expect_error(c.Post("/remove-background", "", "image/png"), 400, "missing_image");

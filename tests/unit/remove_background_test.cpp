@@ -94,6 +94,38 @@ TEST_F(RemoveBackgroundTest, FlattensOntoABackgroundColour) {
   EXPECT_LT(background[0], 20);
 }
 
+// The default estimates the colour under partial alpha; foreground=raw keeps the input's. Both give
+// the same alpha and the same colours where alpha is settled (at most 8 or at least 247: imaging's
+// ForegroundOptions::settled).
+TEST_F(RemoveBackgroundTest, ForegroundEstimateChangesOnlyPartialPixels) {
+  loader_.load();
+  const std::string input = png(red_and_blue(200, 120, 100));
+  const cv::Mat estimated = run(input);
+  RemoveBackgroundOptions raw_options;
+  raw_options.foreground = imaging::ForegroundColour::Raw;
+  const cv::Mat raw = run(input, raw_options);
+  ASSERT_EQ(estimated.type(), CV_8UC4);
+  ASSERT_EQ(raw.type(), CV_8UC4);
+  int partial_on_blue = 0;
+  long raw_red = 0, estimated_red = 0;
+  for (int y = 0; y < raw.rows; ++y) {
+    for (int x = 0; x < raw.cols; ++x) {
+      const cv::Vec4b e = estimated.at<cv::Vec4b>(y, x), r = raw.at<cv::Vec4b>(y, x);
+      ASSERT_EQ(e[3], r[3]);
+      if (r[3] <= 8 || r[3] >= 247) {
+        ASSERT_EQ(e, r) << x << "," << y;
+      } else if (x >= 100) {  // blue input pixels the mask keeps in part: the halo
+        ++partial_on_blue;
+        raw_red += r[2];
+        estimated_red += e[2];
+      }
+    }
+  }
+  ASSERT_GT(partial_on_blue, 0);
+  EXPECT_EQ(raw_red, 0);                          // raw: the old background's pure blue
+  EXPECT_GT(estimated_red, 100L * partial_on_blue);  // estimated: pulled to the red foreground
+}
+
 TEST_F(RemoveBackgroundTest, AppliesExifOrientationBeforeEverything) {
   loader_.load();
   // Orientation 6: the stored 80x40 image is shown rotated 90 degrees clockwise, 40x80.

@@ -22,6 +22,7 @@ TEST(RequestOptions, DefaultsToRgbaPng) {
   EXPECT_EQ(o.output, OutputKind::Rgba);
   EXPECT_EQ(o.format, imaging::OutputFormat::Png);
   EXPECT_FALSE(o.background);
+  EXPECT_EQ(o.foreground, imaging::ForegroundColour::Estimate);
 }
 
 TEST(RequestOptions, ReadsEveryParameter) {
@@ -36,6 +37,13 @@ TEST(RequestOptions, ReadsEveryParameter) {
   EXPECT_EQ(o.format, imaging::OutputFormat::Jpeg);
   o = parse_remove_background_options({{"output", "mask"}, {"format", "jpeg"}});
   EXPECT_EQ(o.format, imaging::OutputFormat::Jpeg);
+  o = parse_remove_background_options({{"foreground", "raw"}});
+  EXPECT_EQ(o.foreground, imaging::ForegroundColour::Raw);
+  o = parse_remove_background_options({{"foreground", "raw"}, {"foreground", "estimate"}, {"bg_color", "000000"}});
+  EXPECT_EQ(o.foreground, imaging::ForegroundColour::Estimate);
+  // A mask has no colours: the choice is accepted and changes nothing (a client may send it always).
+  o = parse_remove_background_options({{"output", "mask"}, {"foreground", "raw"}});
+  EXPECT_EQ(o.output, OutputKind::Mask);
 }
 
 TEST(RequestOptions, RefusesUnknownNamesAndBadValues) {
@@ -45,6 +53,9 @@ TEST(RequestOptions, RefusesUnknownNamesAndBadValues) {
   EXPECT_EQ(error_type({{"bg_color", "white"}}), "invalid_parameter");
   EXPECT_EQ(error_type({{"bg_color", "12345"}}), "invalid_parameter");
   EXPECT_EQ(error_type({{"bg_color", "12345g"}}), "invalid_parameter");
+  EXPECT_EQ(error_type({{"foreground", "ml"}}), "invalid_parameter");
+  EXPECT_EQ(error_type({{"foreground", ""}}), "invalid_parameter");
+  EXPECT_EQ(error_type({{"foregound", "raw"}}), "unknown_parameter");
 }
 
 TEST(RequestOptions, RefusesContradictions) {

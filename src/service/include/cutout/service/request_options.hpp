@@ -20,6 +20,8 @@ struct RemoveBackgroundOptions {
   imaging::OutputFormat format = imaging::OutputFormat::Png;
   bool format_given = false;  // format= was sent; else the HTTP layer negotiates it from Accept
   GeometryOptions geometry;   // crop, crop_margin, max_side
+  // foreground=estimate|raw: the colour under partial alpha (rgba and bg_color outputs).
+  imaging::ForegroundColour foreground = imaging::ForegroundColour::Estimate;
 };
 
 using Parameters = std::vector<std::pair<std::string, std::string>>;
