@@ -26,7 +26,7 @@ import warnings
 
 import torch
 
-from .. import cutout_meta
+from .. import cutout_meta, golden
 from .layers import SICA, AxialAttention
 from .model import MODE_BY_SIZE, InSPyReNetSwinB
 
@@ -294,7 +294,10 @@ def export(model, size, out, weights="fp16", with_metadata=True):
     os.makedirs(os.path.dirname(os.path.abspath(out)) or ".", exist_ok=True)
     tmp = out + ".partial"
     if meta is not None:
-        torch.jit.save(traced, tmp, _extra_files=cutout_meta.extra_files(meta))
+        extra = cutout_meta.extra_files(meta)
+        # The probe's FP32 answer of the file as stored, for the server's self-test (models/golden.py).
+        extra.update(golden.extra_file(golden.golden_of_scripted(traced, meta)))
+        torch.jit.save(traced, tmp, _extra_files=extra)
     else:
         torch.jit.save(traced, tmp)
     os.replace(tmp, out)
