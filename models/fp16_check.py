@@ -10,8 +10,10 @@ float32. The decision (``decide``):
 * a module whose output reaches HEADROOM_LIMIT (half of float16's largest finite value) is kept
   in float32 in the exported graph: an FP32 island (``wrap_fp32_islands``), listed in cutout.json's
   ``fp32_modules`` so the server's precision conversion leaves its weights alone;
-* a module whose output loses more than UNDERFLOW_LIMIT of its non-zero values to float16's flush
-  to zero is reported (``lossy``) and also kept in float32;
+* a module whose output loses precision to float16 as a whole, that is whose largest value sits
+  in float16's subnormal range so that rounding errs by more than LOSSY_LIMIT of it, is kept in
+  float32 too. Small values flushed to zero next to large ones (a softmax's far tail) are only
+  reported (``underflow_share``): next to the large ones they weigh nothing;
 * the emulated end-to-end difference, with the islands kept in float32, is the export's verdict.
 
 Used by models/inspyrenet/export.py on the checkpoint it exports (the verdict goes into
@@ -22,7 +24,7 @@ import torch
 FP16_MAX = 65504.0
 FP16_TINY = 2.0 ** -24      # the smallest subnormal; below half of it a value rounds to zero
 HEADROOM_LIMIT = FP16_MAX / 2  # a module this close to the range has no margin for another input
-UNDERFLOW_LIMIT = 0.01      # share of non-zero values float16 flushes to zero
+LOSSY_LIMIT = 0.01          # rounding error relative to the output's largest value (normal range: 2^-11)
 
 
 def _tensors(out):
@@ -119,9 +121,10 @@ def decide(stats):
         if s["max_abs"] >= HEADROOM_LIMIT or s["overflow"]:
             keep.append(name)
             why[name] = f"max |activation| {s['max_abs']:.4g} >= {HEADROOM_LIMIT:.0f}"
-        elif s["underflow_share"] > UNDERFLOW_LIMIT:
+        elif s["rel_round_error"] > LOSSY_LIMIT:
             keep.append(name)
-            why[name] = f"{100 * s['underflow_share']:.1f}% of its non-zero values flush to zero in float16"
+            why[name] = (f"float16 rounding errs by {100 * s['rel_round_error']:.1f}% of its largest value "
+                         f"{s['max_abs']:.3g} (subnormal range)")
     return keep, why
 
 
