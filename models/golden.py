@@ -143,6 +143,8 @@ def validate(golden):
         raise ValueError(f"golden must have format {FORMAT} and probe {PROBE!r}")
     gh, gw = golden["grid"]
     h, w = golden["output_size"]
+    if not all(isinstance(v, int) for v in (gh, gw, h, w)) or not (1 <= h <= 8192 and 1 <= w <= 8192):
+        raise ValueError("golden output_size must be two integers in 1..8192")
     if not (1 <= gh <= GRID and 1 <= gw <= GRID and gh <= h and gw <= w):
         raise ValueError("golden grid must be 1..64 per side and at most the output size")
     if len(golden["values"]) != gh * gw:

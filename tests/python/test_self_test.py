@@ -63,7 +63,8 @@ class ProbeTest(unittest.TestCase):
         good = {"format": 1, "probe": golden.PROBE, "precision": "float32", "output_size": [4, 4],
                 "grid": [2, 2], "values": [0.1, 0.2, 0.3, 0.4], "min": 0.0, "max": 0.5, "mean": 0.25}
         golden.validate(dict(good))
-        for bad in ({"probe": "other"}, {"values": [0.1]}, {"grid": [8, 2]}, {"mean": float("inf")}):
+        for bad in ({"probe": "other"}, {"values": [0.1]}, {"grid": [8, 2]}, {"mean": float("inf")},
+                    {"output_size": [4, 9000]}):
             with self.assertRaises(ValueError, msg=str(bad)):
                 golden.validate(dict(good, **bad))
 
