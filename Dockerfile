@@ -53,7 +53,7 @@ RUN apt-pin "${DEBIAN_SNAPSHOT}" \
       ca-certificates curl python3 python3-torch python3-numpy \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-COPY models/__init__.py models/export.py models/cutout_meta.py models/
+COPY models/__init__.py models/export.py models/cutout_meta.py models/golden.py models/fp16_check.py models/
 COPY models/inspyrenet models/inspyrenet
 RUN curl -fsSL --retry 3 -o /tmp/ckpt.pth "${INSPYRENET_CKPT_URL}" \
  && echo "${INSPYRENET_CKPT_SHA256}  /tmp/ckpt.pth" | sha256sum -c - \

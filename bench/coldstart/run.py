@@ -7,12 +7,16 @@ elsewhere on the machine hits all of them alike):
 
 1. exec the server (t0 = just before fork/exec);
 2. poll connect() every 2 ms: **exec to port open**, measured from outside, the same for all;
-3. GET /warmup?timeout_ms=600000 at once: it returns when the server is ready: **exec to ready**
-   (outside); its body holds the server's own timeline (ms since its process was created):
-   **exec to model loaded** and ready (inside), the same clock for cutout and the peers;
-4. the first POST /remove-background after ready, then ``--steady`` more: **first request /
-   median steady-state latency** (1.0 = the warm-up did its job);
-5. VmRSS at ready and **peak RSS** (VmHWM) before SIGTERM.
+3. the cold-start request, the figure a user meets: an upload sent at exec, retried on a refused
+   connection (every 2 ms) and on 503 while loading (every 20 ms, not the server's Retry-After, so
+   the figure measures the server, not the client's back-off): **exec to first answer** (200);
+   ``--after-ready`` instead waits for ready first (GET /warmup), then sends it (the old protocol);
+4. GET /warmup: the server's own timeline (ms since its process was created): **exec to model
+   loaded** and **exec to ready** (inside), the same clock for cutout and the peers; with
+   ``--after-ready`` exec to ready is measured outside;
+5. ``--steady`` more uploads: **first request / median steady-state latency** (1.0 = the warm-up
+   did its job; the first request is the one that got the first answer);
+6. VmRSS at ready and **peak RSS** (VmHWM) before SIGTERM.
 
     /usr/bin/python3 bench/coldstart/run.py                 # InSPyReNet-SwinB 1024, 5 runs (long on CPU)
     /usr/bin/python3 bench/coldstart/run.py --quick         # tiny fixture model, cutout + jit peer: a test
@@ -32,15 +36,44 @@ ROOT = bu.ROOT
 CONTENDERS = ["cutout", "peer-jit", "peer-eager"]
 
 
+def upload_at_exec(port, proc, image, deadline_s=1800.0):
+    """The cold-start request: POST the upload until it is answered 200. Returns (time.monotonic()
+    of the answer, that request's seconds, its Server-Timing)."""
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before answering the upload")
+        try:
+            secs, status, st, _ = bu.remove_background(port, image)
+        except OSError:  # not listening yet (the peers open their port once loaded)
+            time.sleep(0.002)
+            continue
+        if status == 200:
+            return time.monotonic(), secs, st
+        if status != 503:
+            raise RuntimeError(f"upload at exec answered {status}")
+        time.sleep(0.02)
+    raise TimeoutError(f"no answer to the upload after {deadline_s} s")
+
+
 def one_start(contender, args, image, log_dir, run_index):
     port = bu.free_port()
     load_avg = os.getloadavg()[0]  # the machine is shared: how busy it was when this start began
     cmd = bu.command(contender, port, args.server, args.pt, args.pth, args.size, args.warmup_runs)
+    if contender == "cutout" and args.server_args:
+        cmd += args.server_args.split()
     log_path = os.path.join(log_dir, f"{contender}-{run_index}.log")
     with open(log_path, "w") as log:
         t0 = time.monotonic()
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
         try:
+            import json
+            at_exec = not (args.after_ready or args.no_requests)
+            latencies, timings, t_answer = [], [], None
+            if at_exec:
+                t_answer, secs, st = upload_at_exec(port, proc, image)
+                latencies.append(secs * 1000.0)
+                timings.append(st)
             t_port = bu.wait_port(port, proc)
             while True:
                 status, _, body = bu.request(port, "GET", "/warmup?timeout_ms=600000")
@@ -49,11 +82,9 @@ def one_start(contender, args, image, log_dir, run_index):
             t_ready = time.monotonic()
             if status != 200:
                 raise RuntimeError(f"{contender}: /warmup answered {status}: {body[:300]!r}")
-            import json
             timeline = json.loads(body)["since_process_start_ms"]
             rss_ready, _ = bu.memory_mib(proc.pid)
-            latencies, timings = [], []
-            for _ in range(0 if args.no_requests else 1 + args.steady):
+            for _ in range(0 if args.no_requests else (0 if at_exec else 1) + args.steady):
                 secs, status, st, size = bu.remove_background(port, image)
                 if status != 200:
                     raise RuntimeError(f"{contender}: /remove-background answered {status}")
@@ -66,8 +97,9 @@ def one_start(contender, args, image, log_dir, run_index):
     steady_median = bu.summary(steady)["median"] if steady else None
     return {
         "contender": contender, "run": run_index, "command": [os.path.relpath(c, ROOT) if c.startswith(ROOT) else c for c in cmd],
-        "exec_to_port_open_ms": round((t_port - t0) * 1000.0, 1),
-        "exec_to_ready_ms": round((t_ready - t0) * 1000.0, 1),
+        "exec_to_port_open_ms": round((t_port - t0) * 1000.0, 1) if not t_answer else None,
+        "exec_to_first_answer_ms": round((t_answer - t0) * 1000.0, 1) if t_answer else None,
+        "exec_to_ready_ms": (timeline.get("ready_ms") if t_answer else round((t_ready - t0) * 1000.0, 1)),
         "inside": timeline,
         "exec_to_model_loaded_ms": timeline.get("model_loaded_ms"),
         "first_request_ms": first and round(first, 1), "steady_ms": [round(v, 1) for v in steady],
@@ -78,7 +110,8 @@ def one_start(contender, args, image, log_dir, run_index):
     }
 
 
-METRICS = ["exec_to_port_open_ms", "exec_to_model_loaded_ms", "exec_to_ready_ms", "first_request_ms",
+METRICS = ["exec_to_first_answer_ms", "exec_to_port_open_ms", "exec_to_model_loaded_ms", "exec_to_ready_ms",
+           "first_request_ms",
            "first_over_steady", "peak_rss_mib"]
 
 
@@ -113,7 +146,7 @@ def print_table(summary, ratios):
         row = f"{m:<26}"
         for n in names:
             s = summary[n][m]
-            row += f"{'-' if s is None else '%.4g (%.4g-%.4g)' % (s['median'], s['min'], s['max']):>26}"
+            row += f"{'-' if not s else '%.4g (%.4g-%.4g)' % (s['median'], s['min'], s['max']):>26}"
         print(row)
     for peer, r in ratios.items():
         print(f"cutout/{peer}: " + ", ".join(f"{m}={r[m]['median']:.3f}" for m in METRICS + ["steady_ms"] if r[m]))
@@ -129,6 +162,10 @@ def main(argv=None):
     p.add_argument("--steady", type=int, default=2, help="requests after the first, per start (steady state)")
     p.add_argument("--warmup-runs", type=int, default=1, help="forward passes before ready (0: ready = loaded)")
     p.add_argument("--no-requests", action="store_true", help="stop each start at ready (start-up only)")
+    p.add_argument("--after-ready", action="store_true",
+                   help="send the first upload once ready (the old protocol) instead of at exec")
+    p.add_argument("--server-args", default="",
+                   help="extra cutout-server flags, e.g. '--warmup-runs 0' (cutout only)")
     p.add_argument("--contenders", default=",".join(CONTENDERS))
     p.add_argument("--image", help="JPEG sent by the requests (default: bench/latency's 0.5 MP image)")
     p.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "coldstart-cpu.json"))
@@ -171,7 +208,9 @@ def main(argv=None):
               "image": {"path": os.path.relpath(args.image, ROOT), "bytes": len(image)},
               "protocol": {"runs": args.runs, "steady_requests": args.steady, "contenders": contenders,
                            "order": "rotated each run", "device": "cpu", "precision": "fp32", "warmup_runs": args.warmup_runs,
-                           "requests": not args.no_requests},
+                           "requests": not args.no_requests,
+                           "first_upload": "after ready" if args.after_ready else "at exec",
+                           "server_args": args.server_args},
               "runs": []}
     t_start = time.monotonic()
     for i in range(args.runs):
@@ -179,8 +218,8 @@ def main(argv=None):
         for c in order:
             r = one_start(c, args, image, log_dir, i)
             result["runs"].append(r)
-            print(f"run {i} {c:<11} port {r['exec_to_port_open_ms']:8.1f}  loaded {r['exec_to_model_loaded_ms']:9.1f}  "
-                  f"ready {r['exec_to_ready_ms']:9.1f}  first {r['first_request_ms']}  steady {r['steady_ms']}  "
+            print(f"run {i} {c:<11} answer {r['exec_to_first_answer_ms']}  loaded {r['exec_to_model_loaded_ms']:9.1f}  "
+                  f"ready {r['exec_to_ready_ms']}  first {r['first_request_ms']}  steady {r['steady_ms']}  "
                   f"peak {r['peak_rss_mib']:.0f} MiB", flush=True)
             result["summary"], result["ratios_cutout_over_peer"] = summarise(result["runs"], contenders)
             result["wall_s"] = round(time.monotonic() - t_start, 1)

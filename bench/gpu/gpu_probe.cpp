@@ -7,6 +7,8 @@
 //                     TorchScript load onto the device, the dtype conversion, first forward (cuDNN
 //                     autotuning when benchmark mode is on), second forward, then steady state;
 //                     CUDA_MODULE_LOADING is the environment's (the driver sets lazy or eager);
+//   --mode selftest   the server's warm-up through engine::Model: the golden probe's self-test (or
+//                     zeros, --check 0) as the first pass, its verdict and difference, and ready;
 //   --mode graph      the batch-1 forward captured in a CUDA graph (at::cuda::CUDAGraph, static
 //                     input, warm-up on a side stream) against the plain forward.
 //
@@ -37,6 +39,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cutout/engine/model.hpp"
 #include "cutout/engine/model_metadata.hpp"
 
 #if defined(CUTOUT_TORCH_CUDA)
@@ -62,13 +65,14 @@ struct Args {
   int warmup = 2;           // per batch size (sweep) or before capture (graph)
   int iters = 10;           // timed forwards per configuration (fewer when over --loop-seconds)
   double loop_seconds = 20;  // a timed loop stops after this, with at least 3 forwards
+  int check = 1;            // selftest: 1 = the first pass is the self-test, 0 = a zeros warm-up
 };
 
 [[noreturn]] void usage(const std::string& why) {
   std::cerr << "error: " << why << "\n"
-            << "usage: cutout-gpu-probe --mode sweep|coldstart|graph --model FILE"
+            << "usage: cutout-gpu-probe --mode sweep|coldstart|graph|selftest --model FILE"
                " [--device cpu|cuda] [--precision fp32|fp16] [--cudnn-benchmark 0|1]"
-               " [--batches 1,2,4,8] [--warmup N] [--iters N] [--loop-seconds S]\n";
+               " [--batches 1,2,4,8] [--warmup N] [--iters N] [--loop-seconds S] [--check 0|1]\n";
   std::exit(2);
 }
 
@@ -100,9 +104,12 @@ Args parse(int argc, char** argv) {
     else if (flag == "--warmup") a.warmup = std::stoi(v);
     else if (flag == "--iters") a.iters = std::stoi(v);
     else if (flag == "--loop-seconds") a.loop_seconds = std::stod(v);
+    else if (flag == "--check") a.check = std::stoi(v);
     else usage("unknown flag " + flag);
   }
-  if (a.mode != "sweep" && a.mode != "coldstart" && a.mode != "graph") usage("bad --mode");
+  if (a.mode != "sweep" && a.mode != "coldstart" && a.mode != "graph" && a.mode != "selftest") {
+    usage("bad --mode");
+  }
   if (a.model.empty()) usage("--model is required");
   if (a.device != "cpu" && a.device != "cuda") usage("bad --device " + a.device);
   if (a.precision != "fp32" && a.precision != "fp16") usage("bad --precision " + a.precision);
@@ -362,6 +369,49 @@ class Runner {
 #endif
   }
 
+  // The server's warm-up, through engine::Model itself (its precision conversion, fp32_modules,
+  // cuDNN benchmark on CUDA): load, then the first pass on the golden probe compared with the
+  // file's golden (--check 1) or on zeros as before the self-test (--check 0), READY, then one
+  // more pass of each kind. The driver runs both checks as fresh processes: the difference of
+  // their exec-to-ready is what the self-test adds to ready. A failed self-test is a result here
+  // (passed false with the server's reason), not an error.
+  void selftest() {
+    const auto t0 = Clock::now();
+    if (device_.is_cuda() && !torch::cuda::is_available()) {
+      throw std::runtime_error("--device cuda but torch::cuda::is_available() is false");
+    }
+    json steps;
+    auto t = Clock::now();
+    auto model = cutout::engine::Model::load(args_.model, device_, dtype_, 1024);
+    steps["load_ms"] = ms_since(t);
+    if (!model.golden()) throw std::runtime_error("the model file has no golden (cutout_golden.json)");
+    const auto result_json = [](const cutout::engine::SelfTestResult& r) {
+      return json{{"passed", r.passed}, {"max_difference", r.max_difference}, {"tolerance", r.tolerance},
+                  {"min", r.min}, {"max", r.max}, {"mean", r.mean}, {"reason", r.reason}};
+    };
+    t = Clock::now();
+    if (args_.check) {
+      report_["self_test"] = result_json(model.self_test());
+    } else {
+      model.warm_up();
+    }
+    steps["first_pass_ms"] = ms_since(t);
+    steps["ready_ms"] = ms_since(t0);
+    std::cout << "READY" << std::endl;
+    t = Clock::now();
+    model.warm_up();
+    steps["zeros_pass_ms"] = ms_since(t);
+    t = Clock::now();
+    const auto again = model.self_test();
+    steps["probe_pass_ms"] = ms_since(t);
+    if (!args_.check) report_["self_test_after_ready"] = result_json(again);
+    report_["steps"] = steps;
+    report_["check"] = args_.check;
+    report_["fp32_modules"] = model.metadata().fp32_modules.size();
+    std::cerr << "gpu-probe: selftest check=" << args_.check << " first pass " << steps["first_pass_ms"]
+              << " ms, ready " << steps["ready_ms"] << " ms\n";
+  }
+
  private:
   const Args& args_;
   json& report_;
@@ -392,6 +442,7 @@ int main(int argc, char** argv) {
     Runner runner(args, report);
     if (args.mode == "sweep") runner.sweep();
     else if (args.mode == "coldstart") runner.coldstart();
+    else if (args.mode == "selftest") runner.selftest();
     else runner.graph();
   } catch (const c10::Error& e) {
     report["error"] = e.what_without_backtrace();

@@ -7,12 +7,13 @@ trace, three files; and one deterministic random IS-Net.
   transparent-background's ckpt_base.pth);
 * ``inspyrenet-SIZE-fp32.pt`` / ``inspyrenet-SIZE-fp16.pt``: the TorchScript export with float32
   and float16 stored weights (what ``models/export.py inspyrenet --random-init 0 --weights ...``
-  writes), loaded by cutout's engine and the jit peer.
+  writes), loaded by cutout's engine and the jit peer; the fp16 file (the shipped form, the one
+  the probe runs) carries the golden probe's FP32 answer for the self-test step.
 
 * ``isnet-random-fp16.pt``: IS-Net (models/isnet/model.py) with PyTorch's default initialisation
   from a fixed seed, traced and saved by models/isnet/convert.py's own trace() and save() (fp16
-  weights, cutout.json at 1024x1024): the shipped default model's architecture, graph and file
-  form, without its weights (the ONNX cannot be fetched there). Timing does not depend on the
+  weights, cutout.json at 1024x1024, the golden probe's answer): the shipped default model's
+  architecture, graph and file form, without its weights (the ONNX cannot be fetched there). Timing does not depend on the
   weights' values: the same kernels run on the same shapes.
 
 It uses models/inspyrenet/export.py's own steps (random_init, prepare_for_export, trace,
@@ -32,16 +33,19 @@ sys.path.insert(0, ROOT)
 
 import torch  # noqa: E402
 
-from models import cutout_meta  # noqa: E402
+from models import cutout_meta, golden  # noqa: E402
 from models.inspyrenet import export as ins  # noqa: E402
 from models.inspyrenet.model import InSPyReNetSwinB  # noqa: E402
 from models.isnet import convert as isnet_convert  # noqa: E402  (puts models/ on sys.path)
 from isnet.model import ISNet  # noqa: E402
 
 
-def _save(traced, size, dtype_name, path):
+def _save(traced, size, dtype_name, path, with_golden=False):
     meta = ins.metadata(size, dtype_name)
-    torch.jit.save(traced, path + ".partial", _extra_files=cutout_meta.extra_files(meta))
+    extra = cutout_meta.extra_files(meta)
+    if with_golden:  # the self-test step's reference: one float32 CPU forward pass of the file
+        extra.update(golden.extra_file(golden.golden_of_scripted(traced, meta)))
+    torch.jit.save(traced, path + ".partial", _extra_files=extra)
     os.replace(path + ".partial", path)
 
 
@@ -63,7 +67,7 @@ def make(directory, size, seed=0):
     _save(traced, size, "float32", files["fp32"])
     for name in ins.store_weights_as(traced, model, torch.float16):
         print(f"make_models: warning: {name} stays float32", file=sys.stderr)
-    _save(traced, size, "float16", files["fp16"])
+    _save(traced, size, "float16", files["fp16"], with_golden=True)
     print(f"make_models: done {time.time() - t0:.1f} s", file=sys.stderr, flush=True)
     return files
 

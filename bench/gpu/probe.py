@@ -3,6 +3,9 @@
 cutout-gpu-probe, most decisive first, within a deadline (fewer repeats, never a killed run).
 
 Order (docs/performance.md, "GPU benchmark", says what each figure decides):
+  0. the self-test (is the answer right at this precision on this device?): each model at each
+     precision, the golden probe as the first pass (--check 1), then the same start with a zeros
+     warm-up (--check 0): the difference of their exec-to-ready is what the self-test adds;
   1. the first precision (fp16 on CUDA, the product's): batch sweep of each model; cold start of
      each model with CUDA_MODULE_LOADING lazy/eager x cuDNN benchmark on/off; CUDA graph vs plain
      forward of each model;
@@ -67,9 +70,11 @@ def run_one(argv, env_extra, timeout_s):
 
 
 def plan(precisions, cold_rounds):
-    """The ordered list of steps: (kind, model, precision, module_loading, cudnn_benchmark, round)."""
+    """The ordered list of steps: (kind, model, precision, module_loading, cudnn_benchmark, round);
+    for the self-test, round is --check (1: the probe's self-test first, 0: zeros)."""
     first, rest = precisions[0], precisions[1:]
-    steps = [("sweep", m, first, "lazy", 1, 0) for m in MODELS]
+    steps = [("selftest", m, p, "lazy", 1, check) for check in (1, 0) for p in precisions for m in MODELS]
+    steps += [("sweep", m, first, "lazy", 1, 0) for m in MODELS]
     steps += [("coldstart", m, first, ml, cb, 0) for m in MODELS for ml, cb in COLD_CONFIGS]
     steps += [("graph", m, first, "lazy", 1, 0) for m in MODELS]
     for p in rest:
@@ -117,6 +122,8 @@ def main():
         argv = [a.probe, "--mode", kind, "--model", model_file(models, model), "--device", a.device,
                 "--precision", precision, "--cudnn-benchmark", str(bench), "--iters", str(a.iters),
                 "--loop-seconds", str(a.loop_seconds), "--batches", a.batches]
+        if kind == "selftest":
+            argv += ["--check", str(rnd)]
         # Set both ways explicitly: LibTorch 2.x sets LAZY itself when the variable is unset.
         env = {"CUDA_MODULE_LOADING": loading.upper()}
         t = time.perf_counter()
@@ -127,6 +134,11 @@ def main():
         runs.append(rep)
         write()
         label = f"{kind} {model}/{precision} loading={loading} cudnn_benchmark={bench} round {rnd}"
+        if kind == "selftest":
+            label = f"selftest {model}/{precision} check={rnd}"
+            if rnd and "self_test" in rep:
+                t = rep["self_test"]
+                label += f" {'passed' if t['passed'] else 'FAILED'} max_difference={t['max_difference']}"
         if "error" in rep:
             print(f"probe: {label}: ERROR {rep['error']}\n{rep.get('stderr_tail', '')}", file=sys.stderr, flush=True)
         else:

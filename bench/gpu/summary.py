@@ -103,6 +103,30 @@ def probe_rows(runs):
                 rows.append(row("cold", model, prec, f"loading={loading}", "autotune_ms",
                                 [first[(loading, 1)] - first[(loading, 0)]], (),
                                 "forward1 with cuDNN benchmark minus without"))
+    # The self-test: verdict and difference per model and precision, and what it adds to ready
+    # (exec-to-ready with the probe's self-test as the first pass minus with a zeros warm-up).
+    for kind, model, prec in [k for k in keys if k[0] == "selftest"]:
+        rs = [r for r in ok if (r["kind"], r["model_name"], r["precision"]) == (kind, model, prec)]
+        checked = [r for r in rs if r.get("check") == 1]
+        zeros = [r for r in rs if r.get("check") == 0]
+        for r in checked:
+            t = r["self_test"]
+            verdict = "passed" if t["passed"] else "FAILED: " + t["reason"][:160]
+            diff = t["max_difference"]
+            rows.append(row("selftest", model, prec, "probe first", "max_difference",
+                            [diff if diff is not None else float("nan")], (),
+                            f"{verdict} (tolerance {t['tolerance']})"))
+        for label, group in (("probe first", checked), ("zeros first", zeros)):
+            if group:
+                rows.append(row("selftest", model, prec, label, "first_pass_ms",
+                                [r["steps"]["first_pass_ms"] for r in group]))
+                rows.append(row("selftest", model, prec, label, "exec_to_ready_ms",
+                                [r["exec_to_ready_ms"] for r in group], (), "driver: exec to READY"))
+        if checked and zeros:
+            added = (statistics.median([r["exec_to_ready_ms"] for r in checked])
+                     - statistics.median([r["exec_to_ready_ms"] for r in zeros]))
+            rows.append(row("selftest", model, prec, "probe - zeros", "added_to_ready_ms", [added], (),
+                            "target: none beyond the warm-up pass it replaces"))
     # CUDA graph against the plain forward at batch 1.
     for kind, model, prec in [k for k in keys if k[0] == "graph"]:
         rs = [r for r in ok if (r["kind"], r["model_name"], r["precision"]) == (kind, model, prec)]

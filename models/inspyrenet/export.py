@@ -26,7 +26,7 @@ import warnings
 
 import torch
 
-from .. import cutout_meta
+from .. import cutout_meta, fp16_check, golden
 from .layers import SICA, AxialAttention
 from .model import MODE_BY_SIZE, InSPyReNetSwinB
 
@@ -179,7 +179,7 @@ def _calibrate(model, x, logit_std, residual_std, context_gain, attention_gain):
 
 
 def random_init(model, seed, logit_std=3.0, residual_std=0.5, context_gain=0.1, attention_gain=0.15,
-                calib_size=None):
+                calib_size=None, calibrate=True):
     """Deterministic random weights with a usable output (for tests, benchmarks and the parity test).
 
     Plain random weights make this network's activations grow by orders of magnitude from layer to
@@ -219,6 +219,8 @@ def random_init(model, seed, logit_std=3.0, residual_std=0.5, context_gain=0.1, 
                 p.fill_(1.0)
             else:  # biases
                 p.copy_(torch.randn(p.shape, generator=g) * 0.02)
+    if not calibrate:
+        return model
     bh, bw = model.base_size
     if calib_size is None:
         calib_size = (min(bh, 512), min(bw, 512))
@@ -233,11 +235,11 @@ def random_init(model, seed, logit_std=3.0, residual_std=0.5, context_gain=0.1, 
 # ---------------------------------------------------------------------------------------------
 # export
 
-def metadata(size, weights_dtype):
+def metadata(size, weights_dtype, fp32_modules=None):
     return cutout_meta.make_metadata(
         name=MODEL_NAME, width=size, height=size, mean=cutout_meta.IMAGENET_MEAN,
         std=cutout_meta.IMAGENET_STD, channel_order="RGB", output_index=0, activation="none",
-        mode=MODE_BY_SIZE.get(size), weights_dtype=weights_dtype)
+        mode=MODE_BY_SIZE.get(size), weights_dtype=weights_dtype, fp32_modules=fp32_modules)
 
 
 def trace(model, size):
@@ -280,21 +282,57 @@ def prepare_for_export(model):
     return model
 
 
-def export(model, size, out, weights="fp16", with_metadata=True):
-    """Prepare, trace and save. Returns the metadata written (None with with_metadata=False).
-    ``model`` is modified (prepare_for_export)."""
+def check_images(size):
+    """The FP16 check's inputs at the export size: the golden probe (models/golden.py) and one
+    synthetic picture, normalised as the server does."""
+    probe = golden.server_input(metadata(size, "float32"))
+    return [probe, normalise(synthetic_image(size, size, seed=7))]
+
+
+def fp16_verdict(model, size):
+    """The FP16 check (models/fp16_check.py) on the deployment-form float32 model: returns
+    (modules to keep in float32, the verdict recorded in cutout.json as ``fp16_check``)."""
+    result = fp16_check.check(model.float().eval(), check_images(size))
+    verdict = {k: result[k] for k in ("images", "max_abs_activation", "largest", "fp32_modules", "why",
+                                      "emulated_fp16_max_diff", "emulated_fp16_pooled_diff",
+                                      "emulated_mixed_max_diff")}
+    # JSON for the server's parser: no Infinity/NaN literals (a NaN-producing float16 run is null).
+    for key in ("emulated_fp16_max_diff", "emulated_fp16_pooled_diff", "emulated_mixed_max_diff",
+                "max_abs_activation"):
+        v = verdict[key]
+        verdict[key] = round(v, 6) if v == v and abs(v) != float("inf") else None
+    verdict["verdict"] = ("fp16 safe" if not result["fp32_modules"] else
+                          f"{len(result['fp32_modules'])} module(s) kept in float32")
+    return result["fp32_modules"], verdict
+
+
+def export(model, size, out, weights="fp16", with_metadata=True, fp16_check_enabled=True):
+    """Prepare, check FP16, trace and save. Returns the metadata written (None with
+    with_metadata=False). ``model`` is modified (prepare_for_export, FP32 islands)."""
     if tuple(model.base_size) != (size, size):
         raise ValueError(f"model built for {model.base_size}, asked to trace at {size}")
     prepare_for_export(model)
+    islands, verdict = [], None
+    if with_metadata and fp16_check_enabled:
+        keep, verdict = fp16_verdict(model, size)
+        islands = fp16_check.wrap_fp32_islands(model, keep)
+        print(f"fp16 check: {verdict['verdict']}; emulated FP16 max difference "
+              f"{verdict['emulated_fp16_max_diff']} (with islands {verdict['emulated_mixed_max_diff']})",
+              file=sys.stderr)
     traced = trace(model, size)
     dtype = {"fp16": torch.float16, "fp32": torch.float32}[weights]
     for name in store_weights_as(traced, model, dtype):
         print(f"warning: {name} does not fit in {weights}; stored as float32", file=sys.stderr)
-    meta = metadata(size, str(dtype).replace("torch.", "")) if with_metadata else None
+    meta = metadata(size, str(dtype).replace("torch.", ""), islands) if with_metadata else None
+    if meta is not None and verdict is not None:
+        meta["fp16_check"] = verdict
     os.makedirs(os.path.dirname(os.path.abspath(out)) or ".", exist_ok=True)
     tmp = out + ".partial"
     if meta is not None:
-        torch.jit.save(traced, tmp, _extra_files=cutout_meta.extra_files(meta))
+        extra = cutout_meta.extra_files(meta)
+        # The probe's FP32 answer of the file as stored, for the server's self-test (models/golden.py).
+        extra.update(golden.extra_file(golden.golden_of_scripted(traced, meta)))
+        torch.jit.save(traced, tmp, _extra_files=extra)
     else:
         torch.jit.save(traced, tmp)
     os.replace(tmp, out)

@@ -31,6 +31,7 @@ if MODELS not in sys.path:
     sys.path.insert(0, MODELS)
 
 import cutout_meta  # noqa: E402  (models/cutout_meta.py)
+import golden  # noqa: E402  (models/golden.py)
 
 NAME = "isnet-dis-medium"
 SIZE = 1024
@@ -81,7 +82,10 @@ def save(traced, out, weights, source):
     import torch
     dtype_name = {"fp16": "float16", "fp32": "float32"}[weights]
     module = traced.half() if weights == "fp16" else traced.float()
-    extra = cutout_meta.extra_files(metadata(dtype_name))
+    meta = metadata(dtype_name)
+    extra = cutout_meta.extra_files(meta)
+    # The probe's FP32 answer of the file as stored (FP16 weights widened), for the server's self-test.
+    extra.update(golden.extra_file(golden.golden_of_scripted(module, meta)))
     extra[SOURCE_FILE] = json.dumps(dict(source, weights_dtype=dtype_name), indent=2, sort_keys=True)
     out_dir = os.path.dirname(os.path.abspath(out)) or "."
     os.makedirs(out_dir, exist_ok=True)

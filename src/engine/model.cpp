@@ -7,6 +7,9 @@
 #include <torch/cuda.h>
 
 #include "cutout/core/error.hpp"
+#include "cutout/engine/device.hpp"
+#include "cutout/engine/probe.hpp"
+#include "cutout/engine/tensor_pipeline.hpp"
 
 namespace cutout::engine {
 namespace {
@@ -34,11 +37,31 @@ torch::Tensor select_output(const c10::IValue& output, int index) {
   bad_output("is neither a tensor nor a tuple/list of tensors");
 }
 
+// The submodule at a dotted path ("backbone.layers.0"), or nullopt.
+std::optional<torch::jit::Module> find_submodule(const torch::jit::Module& root, const std::string& path) {
+  torch::jit::Module current = root;
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    const std::size_t dot = path.find('.', start);
+    const std::string part = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    const c10::IValue child = current.attr(part, c10::IValue());
+    if (!child.isModule()) return std::nullopt;
+    current = child.toModule();
+    if (dot == std::string::npos) return current;
+    start = dot + 1;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
-Model::Model(torch::jit::Module module, ModelMetadata metadata, torch::Device device,
-             torch::ScalarType dtype)
-    : module_(std::move(module)), metadata_(std::move(metadata)), device_(device), dtype_(dtype) {}
+Model::Model(torch::jit::Module module, ModelMetadata metadata, std::optional<Golden> golden,
+             torch::Device device, torch::ScalarType dtype)
+    : module_(std::move(module)),
+      metadata_(std::move(metadata)),
+      golden_(std::move(golden)),
+      device_(device),
+      dtype_(dtype) {}
 
 Model Model::load(const std::string& path, const torch::Device& device, torch::ScalarType dtype,
                   int default_input_size) {
@@ -46,7 +69,7 @@ Model Model::load(const std::string& path, const torch::Device& device, torch::S
   if (!std::ifstream(path).good()) {
     throw Error(ErrorKind::Internal, "model_load_failed", "model file not readable: " + path);
   }
-  torch::jit::ExtraFilesMap extra{{kMetadataFileName, ""}};
+  torch::jit::ExtraFilesMap extra{{kMetadataFileName, ""}, {kGoldenFileName, ""}};
   torch::jit::Module module;
   try {
     module = torch::jit::load(path, device, extra);
@@ -57,6 +80,8 @@ Model Model::load(const std::string& path, const torch::Device& device, torch::S
   const std::string& meta_text = extra[kMetadataFileName];
   ModelMetadata metadata =
       meta_text.empty() ? inspyrenet_defaults(default_input_size) : parse_model_metadata(meta_text);
+  std::optional<Golden> golden;
+  if (!extra[kGoldenFileName].empty()) golden = parse_golden(extra[kGoldenFileName]);
 
   module.eval();
   // The input size is fixed by the file, so cuDNN's autotuner pays once, during the warm-up, and
@@ -64,7 +89,17 @@ Model Model::load(const std::string& path, const torch::Device& device, torch::S
   if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);
   // Files store FP16 weights to halve the bytes read; this is where they become the run dtype.
   module.to(dtype);
-  return Model(std::move(module), std::move(metadata), device, dtype);
+  // Mixed precision decided at export: these submodules cast their input to float32 themselves
+  // (models/fp16_islands.py), so their weights must stay float32 whatever the run dtype.
+  for (const std::string& name : metadata.fp32_modules) {
+    auto sub = find_submodule(module, name);
+    if (!sub) {
+      throw Error(ErrorKind::Internal, "invalid_metadata",
+                  "invalid cutout.json: fp32_modules names \"" + name + "\", which the model does not have");
+    }
+    sub->to(torch::kFloat);
+  }
+  return Model(std::move(module), std::move(metadata), std::move(golden), device, dtype);
 }
 
 torch::Tensor Model::forward(const torch::Tensor& input) {
@@ -96,6 +131,16 @@ void Model::warm_up() {
   auto input = torch::zeros({1, 3, metadata_.input_height, metadata_.input_width},
                             torch::TensorOptions().device(device_).dtype(dtype_));
   forward(input);
+}
+
+SelfTestResult Model::self_test() {
+  c10::InferenceMode guard;
+  const int w = metadata_.input_width, h = metadata_.input_height;
+  std::vector<std::uint8_t> rgb = probe_rgb(w, h);
+  // make_model_input takes OpenCV's BGR order, as a decoded upload arrives.
+  torch::Tensor bgr = torch::from_blob(rgb.data(), {h, w, 3}, torch::kByte).flip({2}).contiguous();
+  torch::Tensor input = make_model_input(bgr, metadata_, device_, dtype_);
+  return compare_with_golden(forward(input), *golden_, dtype_, device_name(device_));
 }
 
 }  // namespace cutout::engine

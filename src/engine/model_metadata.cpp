@@ -93,6 +93,17 @@ ModelMetadata parse_model_metadata(const std::string& json_text) {
   } else {
     invalid("output.activation must be \"none\" or \"sigmoid\"");
   }
+  if (doc.contains("fp32_modules")) {
+    const json& names = doc["fp32_modules"];
+    constexpr std::size_t kMaxNames = 4096, kMaxNameLength = 512;
+    if (!names.is_array() || names.size() > kMaxNames) invalid("fp32_modules must be an array of at most 4096 names");
+    for (const json& name : names) {
+      if (!name.is_string() || name.get<std::string>().empty() || name.get<std::string>().size() > kMaxNameLength) {
+        invalid("fp32_modules must hold module paths (1..512 characters)");
+      }
+      meta.fp32_modules.push_back(name.get<std::string>());
+    }
+  }
   return meta;
 }
 

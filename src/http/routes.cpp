@@ -36,6 +36,14 @@ json loading_json(const service::Readiness& readiness, Phase phase) {
   return body;
 }
 
+// {"status": "passed", "max_difference": ..., "tolerance": ..., "ms": ...} or
+// {"status": "skipped", "why": ...}: what the warm-up proved about the model's answer.
+json self_test_json(const service::SelfTestReport& t) {
+  if (t.status != "passed") return json{{"status", t.status}, {"why", t.why}};
+  return json{{"status", t.status}, {"max_difference", t.max_difference}, {"tolerance", t.tolerance},
+              {"ms", t.ms}};
+}
+
 Reply handle_health(const AppContext& ctx, const StatusPolicy& policy) {
   const Phase phase = ctx.readiness.phase();
   if (phase == Phase::Ready) {
@@ -49,6 +57,7 @@ Reply handle_health(const AppContext& ctx, const StatusPolicy& policy) {
                     {"mode", info.mode},
                     {"input_size", {info.input_width, info.input_height}},
                     {"metadata", info.metadata_embedded ? "embedded" : "defaults"}}},
+                  {"self_test", self_test_json(info.self_test)},
                   {"uptime_s", ms_since_process_start(std::chrono::steady_clock::now()) / 1000.0}});
   }
   if (phase == Phase::Failed) return Reply::error(policy.model_failed(), json{{"status", "failed"}});
@@ -86,6 +95,7 @@ Reply handle_warmup(const AppContext& ctx, const StatusPolicy& policy, const htt
     body.update(to_json(service::current_progress(ctx.readiness, Phase::Ready)));  // phase "ready", 4 of 4
     body["status"] = "ready";
     body["already_warm"] = already_warm;
+    body["self_test"] = self_test_json(ctx.loader.info().self_test);
     return Reply::json(200, body);
   }
   if (phase == Phase::Failed) return Reply::error(policy.model_failed(), json{{"status", "failed"}});

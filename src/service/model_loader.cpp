@@ -1,5 +1,6 @@
 #include "cutout/service/model_loader.hpp"
 
+#include <chrono>
 #include <filesystem>
 #include <system_error>
 
@@ -23,6 +24,38 @@ std::uintmax_t file_size_or_zero(const std::string& path) {
 }
 
 }  // namespace
+
+SelfTestReport ModelLoader::warm_up(engine::Model& model, int runs) {
+  SelfTestReport report;
+  if (runs < 1) {
+    report.why = "no warm-up pass (--warmup-runs 0)";
+  } else if (!model.golden()) {
+    report.why = "the model file has no golden probe (cutout_golden.json); re-export it to check its answer";
+  }
+  for (int i = 0; i < runs; ++i) {
+    if (i > 0 || !model.golden()) {
+      model.warm_up();
+      continue;
+    }
+    const auto start = std::chrono::steady_clock::now();
+    const engine::SelfTestResult result = model.self_test();
+    report.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    report.max_difference = result.max_difference;
+    report.tolerance = result.tolerance;
+    if (!result.passed) throw Error(ErrorKind::Internal, "self_test_failed", result.reason);
+    report.status = "passed";
+  }
+  if (report.status == "passed") {
+    log_event(spdlog::level::info, "self-test passed",
+              {{"max_difference", report.max_difference},
+               {"tolerance", report.tolerance},
+               {"ms", report.ms}});
+  } else {
+    log_event(spdlog::level::warn, "self-test skipped: the model's answer was not checked",
+              {{"why", report.why}});
+  }
+  return report;
+}
 
 ModelLoader::ModelLoader(Readiness& readiness, LoadPlan plan)
     : readiness_(readiness), plan_(std::move(plan)), model_file_bytes_(file_size_or_zero(plan_.model_path)) {
@@ -55,6 +88,7 @@ ModelInfo ModelLoader::info() const {
   info.metadata_embedded = meta.embedded;
   info.device = engine::device_name(m->device());
   info.precision = engine::dtype_name(m->dtype());
+  info.self_test = self_test_;
   return info;
 }
 
@@ -80,7 +114,7 @@ void ModelLoader::load() {
                {"metadata", meta.embedded ? "embedded" : "inspyrenet defaults"}});
 
     readiness_.enter(Phase::WarmingUp);
-    for (int i = 0; i < plan_.warmup_runs; ++i) model->warm_up();
+    self_test_ = warm_up(*model, plan_.warmup_runs);
 
     model_ = std::move(model);
     readiness_.enter(Phase::Ready);

@@ -270,7 +270,9 @@ INSTANTIATE_TEST_SUITE_P(
                       ModelFault{"truncated.pt", "not a loadable TorchScript file"},
                       ModelFault{"not_torchscript.pt", "not a loadable TorchScript file"},
                       ModelFault{"wrong_shape.pt", "expected [1, 1, H, W]"},
-                      ModelFault{"bad_metadata.pt", "invalid cutout.json"}),
+                      ModelFault{"bad_metadata.pt", "invalid cutout.json"},
+                      ModelFault{"golden_wrong.pt", "differs from the file's FP32 reference by 0.3"},
+                      ModelFault{"golden_nan.pt", "holds NaN or Inf in 1 of 1024 values"}),
     [](const ::testing::TestParamInfo<ModelFault>& info) {
       std::string name = info.param.file;
       name = name.substr(0, name.find('.'));

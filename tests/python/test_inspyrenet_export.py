@@ -3,7 +3,9 @@
 The round trip runs the real command line twice (fp16 weights with cutout.json; fp32 weights with
 --no-metadata; each export is a calibration pass and a trace at 384), then runs the files three
 times (float32, fp16-stored as float32, float64): about 2-3 minutes on 2 CPU cores.
-  * cutout.json present and correct in one file, absent from the other;
+  * cutout.json present and correct in one file (with the FP16 check's verdict), absent from the
+    other; the golden probe's answer is the file's own FP32 answer, and cutout-server's self-test
+    passes on it (CUTOUT_SERVER, one 384 forward on the CPU);
   * the fp16 file holds float16 weights, float32 BatchNorm statistics, int64 indices;
   * the fp16 file converted to float32 gives the fp32 file's output within fp16 rounding;
   * batch 2 through the batch-1 trace equals two batch-1 runs (tight float32 tolerance);
@@ -27,11 +29,12 @@ if REPO not in sys.path:
 
 import torch  # noqa: E402
 
-from models import cutout_meta  # noqa: E402
+from models import cutout_meta, fp16_check, golden  # noqa: E402
 from models.inspyrenet import InSPyReNetSwinB  # noqa: E402
 from models.inspyrenet.export import check_state_dict, load_checkpoint, CheckpointError, normalise, synthetic_image  # noqa: E402
 
 PYTHON = os.environ.get("CUTOUT_PYTHON", sys.executable)
+SERVER = os.environ.get("CUTOUT_SERVER", os.path.join(REPO, "build", "cutout-server"))
 EXPORT = os.path.join(REPO, "models", "export.py")
 
 
@@ -75,6 +78,14 @@ class ExportRoundTripTest(_WorkDir, unittest.TestCase):
 
     def test_metadata(self):
         meta = cutout_meta.read_metadata(self.f16)
+        # The export's FP16 check on the weights it exported (models/fp16_check.py): its verdict.
+        check = meta.pop("fp16_check")
+        self.assertEqual(check["images"], 2)
+        self.assertEqual([n + ".inner" for n in check["fp32_modules"]], meta.get("fp32_modules", []))
+        self.assertLess(check["max_abs_activation"], fp16_check.HEADROOM_LIMIT, check["largest"])
+        self.assertIsNotNone(check["emulated_fp16_max_diff"])
+        self.assertLess(check["emulated_fp16_max_diff"], 0.1)
+        self.assertEqual(check["verdict"], "fp16 safe")
         self.assertEqual(meta, {
             "format": 1, "name": "inspyrenet-swinb", "mode": "fast",
             "input": {"width": 384, "height": 384, "channel_order": "RGB",
@@ -84,6 +95,29 @@ class ExportRoundTripTest(_WorkDir, unittest.TestCase):
 
     def test_no_metadata(self):
         self.assertIsNone(cutout_meta.read_metadata(self.f32))
+        self.assertIsNone(golden.read_golden(self.f32))
+
+    def test_golden_is_the_fp16_files_fp32_answer_on_the_probe(self):
+        g = golden.read_golden(self.f16)
+        self.assertEqual((g["grid"], g["output_size"]), ([64, 64], [384, 384]))
+        meta = cutout_meta.read_metadata(self.f16)
+        m = torch.jit.load(self.f16, map_location="cpu").float().eval()
+        again = golden.make_golden(m, meta)
+        self.assertLess(max(abs(a - b) for a, b in zip(again["values"], g["values"])), 1e-5)
+
+    @unittest.skipUnless(os.access(SERVER, os.X_OK), f"no cutout-server binary at {SERVER}")
+    def test_server_self_test_passes_on_the_cpu(self):
+        # The export's golden through the server's own preprocessing and engine (one 384 forward).
+        sys.path.insert(0, os.path.join(REPO, "bench", "quality"))
+        import pipeline
+        import json
+        import urllib.request
+        with pipeline.start_server(SERVER, self.f16, device="cpu", warmup_runs=1,
+                                   log_path=os.path.join(self.work, "server.log")) as url:
+            with urllib.request.urlopen(url + "/health", timeout=30) as r:
+                t = json.loads(r.read())["self_test"]
+        self.assertEqual(t["status"], "passed", t)
+        self.assertLess(t["max_difference"], 1e-3, t)
 
     def test_stored_dtypes(self):
         m16 = torch.jit.load(self.f16, map_location="cpu")

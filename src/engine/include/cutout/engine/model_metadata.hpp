@@ -4,6 +4,7 @@
 
 #include <array>
 #include <string>
+#include <vector>
 
 namespace cutout::engine {
 
@@ -20,6 +21,9 @@ struct ModelMetadata {
   std::array<float, 3> std{1.f, 1.f, 1.f};
   int output_index = 0;        // element of a tuple/list output that holds the mask
   OutputActivation activation = OutputActivation::None;
+  // Submodules (dotted paths) the export keeps in float32 whatever the run precision: they leave
+  // FP16's range (models/fp16_report.py). Their forward casts its input to float32 itself.
+  std::vector<std::string> fp32_modules;
   bool embedded = false;       // true when read from cutout.json, false for defaults
 };
 

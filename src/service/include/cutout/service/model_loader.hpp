@@ -26,6 +26,16 @@ struct LoadPlan {
   int warmup_runs;
 };
 
+// The warm-up's check of the model's answer (engine::Model::self_test), as /health and /warmup
+// report it.
+struct SelfTestReport {
+  std::string status = "skipped";  // "passed", or "skipped" with `why` (no golden, no warm-up pass)
+  std::string why;                 // why skipped; empty when passed
+  double max_difference = 0.0;     // largest |area mean - golden's| (when passed)
+  double tolerance = 0.0;
+  double ms = 0.0;                 // the pass that ran the probe (it replaces a warm-up pass)
+};
+
 // What /health says about the loaded model.
 struct ModelInfo {
   std::string name;
@@ -35,6 +45,7 @@ struct ModelInfo {
   bool metadata_embedded = false;
   std::string device;
   std::string precision;
+  SelfTestReport self_test;
 };
 
 class ModelLoader {
@@ -48,6 +59,10 @@ class ModelLoader {
   void load();         // the whole start-up, on the calling thread (used by start and by tests)
   void join();
 
+  // The warm-up passes: the first runs the golden probe and checks the answer when the file has a
+  // golden (throws cutout::Error "self_test_failed" on a wrong one), the others a neutral input.
+  static SelfTestReport warm_up(engine::Model& model, int runs);
+
   // Non-null once the readiness state is Ready; the model lives as long as the loader.
   engine::Model* model() const;
   ModelInfo info() const;  // meaningful once Ready
@@ -57,6 +72,7 @@ class ModelLoader {
   LoadPlan plan_;
   std::uintmax_t model_file_bytes_ = 0;  // for the start-up estimate only
   std::unique_ptr<engine::Model> model_;  // written before Ready is published, read after
+  SelfTestReport self_test_;              // likewise
   std::thread thread_;
 };
 
