@@ -1,10 +1,14 @@
 #include "cutout/app/app.hpp"
 
 #include <chrono>
+#include <cstdlib>
+#include <optional>
+#include <string>
 #include <utility>
 
 #include <httplib.h>
 
+#include "cutout/engine/device_memory.hpp"
 #include "cutout/engine/inference_gate.hpp"
 #include "cutout/http/metrics.hpp"
 #include "cutout/http/server.hpp"
@@ -15,6 +19,21 @@
 #include "cutout/service/remove_background.hpp"
 
 namespace cutout::app {
+namespace {
+
+// The model's CUDA device's memory for /metrics; nullopt on the CPU (or before the model is
+// ready), and on an engine built without CUDA, so the series are left out rather than reported 0.
+std::optional<http::GpuMemory> gpu_memory(const service::ModelLoader& loader) {
+  const std::string device = loader.info().device;  // "cuda:0", "cpu", "" before ready
+  if (device.rfind("cuda", 0) != 0) return std::nullopt;
+  const auto colon = device.find(':');
+  const int index = colon == std::string::npos ? 0 : std::atoi(device.c_str() + colon + 1);
+  const auto memory = engine::cuda_memory(index);
+  if (!memory) return std::nullopt;
+  return http::GpuMemory{memory->allocated_bytes, memory->reserved_bytes};
+}
+
+}  // namespace
 
 // Declared in the order they are built: each part is made from the settings and the parts above
 // it, and destroyed in reverse (the server stops before what it serves goes away).
@@ -37,11 +56,9 @@ struct App::Parts {
         gate(static_cast<std::size_t>(settings.queue_depth)),
         remover(readiness, loader, gate, imaging::DecodeLimits{settings.max_pixels},
                 imaging::EncodeOptions{}),
-        // GPU memory: no source yet (LibTorch's CUDA allocator statistics need a CUDA build of
-        // the engine); the metric is left out rather than reported as 0.
         metrics(readiness, loader,
                 http::MetricsSources{[this] { return http::QueueStats{gate.inside(), gate.capacity(), gate.rejected()}; },
-                                     nullptr}),
+                                     [this] { return gpu_memory(loader); }}),
         server(http::AppContext{readiness, loader, remover, &metrics},
                http::HttpOptions{settings.host, settings.port, settings.http_threads,
                                  settings.max_body_bytes, settings.cors_origins,
