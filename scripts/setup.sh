@@ -27,7 +27,7 @@ done
 say() { printf '\n== %s\n' "$*"; }
 
 packages=(
-  g++ cmake ninja-build pkg-config git curl ca-certificates
+  g++ cmake ninja-build pkg-config git curl ca-certificates ccache
   libtorch-dev libopenblas0-pthread       # LibTorch 1.13 (CPU); OpenBLAS instead of the reference BLAS
   libopencv-dev libcpp-httplib-dev nlohmann-json3-dev libspdlog-dev libcli11-dev
   libjpeg-dev liblcms2-dev zlib1g-dev     # JPEG decoding with its warnings, ICC profiles to sRGB
@@ -64,8 +64,13 @@ fi
 say "building into build/ (Release)"
 generator=()
 command -v ninja >/dev/null && generator=(-G Ninja)
+# ccache with paths relative to the repository: rebuilds, and the Dockerfile stage-build test's
+# copy of the sources (tests/deploy/stage_build.py), reuse these objects.
+launcher=()
+command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+export CCACHE_BASEDIR="$repo"
 if [ ! -f build/CMakeCache.txt ]; then
-  cmake -S . -B build "${generator[@]}" -DCMAKE_BUILD_TYPE=Release
+  cmake -S . -B build "${generator[@]}" "${launcher[@]}" -DCMAKE_BUILD_TYPE=Release
 fi
 cmake --build build --parallel "$(nproc)"
 

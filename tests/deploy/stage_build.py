@@ -85,6 +85,9 @@ def main():
         return 1
     env = dict(os.environ)
     env.setdefault("CMAKE_BUILD_PARALLEL_LEVEL", "2")
+    # Paths relative to the repository in ccache's hashes: the stage's copy of a source then hits
+    # what the main build (scripts/setup.sh sets the same base) compiled from the original.
+    env.setdefault("CCACHE_BASEDIR", root)
     launcher = shutil.which("ccache")
     for words in commands:
         configure = "-S" in words
