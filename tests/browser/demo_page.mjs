@@ -4,7 +4,7 @@
 // ready, send an image to /remove-background and show a cut-out of the image's size with its
 // Server-Timing, without a console error (a CSP violation is one). A screenshot is saved.
 //
-//   node tests/browser/demo_page.mjs --server build/cutout-server --model build/tests/fixtures/slow.pt \
+//   node tests/browser/demo_page.mjs --server build/cutout-server --model build/tests/fixtures/slow_start.pt \
 //        --screenshot build/tests/browser/demo_page.png
 //
 // The same script makes the screenshot in docs/ with a real model and photo:
@@ -29,8 +29,8 @@ const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-ne
 function parseArgs(argv) {
   const opts = {
     server: resolve(ROOT, 'build/cutout-server'),
-    model: resolve(ROOT, 'build/tests/fixtures/slow.pt'),
-    warmupRuns: 10,  // slow.pt: long enough a warm-up for the page to show it
+    model: resolve(ROOT, 'build/tests/fixtures/slow_start.pt'),
+    warmupRuns: 10,  // slow_start.pt: a warm-up long enough for the page to show it on any machine
     failedModel: null,  // also check the page's "could not start" state with this (broken) model
     image: null,
     screenshot: null,

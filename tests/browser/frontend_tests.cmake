@@ -13,7 +13,7 @@ endif()
 add_test(NAME browser_demo_page
   COMMAND ${CUTOUT_NODE} ${CMAKE_CURRENT_LIST_DIR}/demo_page.mjs
           --server $<TARGET_FILE:cutout-server>
-          --model ${CUTOUT_FIXTURE_DIR}/slow.pt
+          --model ${CUTOUT_FIXTURE_DIR}/slow_start.pt
           --failed-model ${CUTOUT_FIXTURE_DIR}/not_torchscript.pt
           --playwright ${PROJECT_SOURCE_DIR}/.cache/npm-playwright
           --screenshot ${CMAKE_CURRENT_BINARY_DIR}/browser/demo_page.png)

@@ -72,11 +72,15 @@ class MetricsExposition(unittest.TestCase):
                 if event.get("message") == "listening":
                     cls.port = event["port"]
                 if event.get("message") == "metrics listening":
+                    cls.metrics_listening = True
+                # Both lines, in either order: the app opens the metrics port inside listen(),
+                # before main logs the main port.
+                if hasattr(cls, "port") and getattr(cls, "metrics_listening", False):
                     ready.set()
         threading.Thread(target=read, daemon=True).start()
         if not ready.wait(30):
             cls.proc.kill()
-            raise RuntimeError("no 'metrics listening' line: " + "".join(cls.lines))
+            raise RuntimeError("no 'listening' and 'metrics listening' lines: " + "".join(cls.lines))
         cls.base = f"http://127.0.0.1:{cls.port}"
         cls.metrics = f"http://127.0.0.1:{cls.metrics_port}/metrics"
         status, _, _ = get(cls.base + "/warmup?timeout_ms=60000")
