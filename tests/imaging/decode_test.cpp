@@ -7,8 +7,6 @@
 #include <utility>
 #include <vector>
 
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <gtest/gtest.h>
 #include <opencv2/imgcodecs.hpp>
@@ -17,6 +15,7 @@
 #include "cutout/core/error.hpp"
 #include "cutout/imaging/exif.hpp"
 #include "imaging/prefixes.hpp"
+#include "support/silenced_stderr.hpp"
 #include "support/test_images.hpp"
 
 namespace cutout::imaging {
@@ -112,29 +111,7 @@ TEST(DecodeImage, MalformedDataIsInvalidImage) {
   }
 }
 
-// OpenCV 4.6 and libpng print every decode failure to stderr; hundreds of them would bury the
-// test report. (A sanitizer report is lost too while this is alive, but it still fails the run.)
-class SilencedStderr {
- public:
-  SilencedStderr() : saved_(dup(STDERR_FILENO)) {
-    const int null = open("/dev/null", O_WRONLY);
-    if (null >= 0) {
-      dup2(null, STDERR_FILENO);
-      close(null);
-    }
-  }
-  ~SilencedStderr() {
-    if (saved_ >= 0) {
-      dup2(saved_, STDERR_FILENO);
-      close(saved_);
-    }
-  }
-  SilencedStderr(const SilencedStderr&) = delete;
-  SilencedStderr& operator=(const SilencedStderr&) = delete;
-
- private:
-  int saved_;
-};
+using testing::SilencedStderr;
 
 // Cut anywhere, a file fails as invalid_image (or decodes whole: truncation_test.cpp checks that
 // no prefix gives pixels the file did not contain); never another error, a crash, or a read past

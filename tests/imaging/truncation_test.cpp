@@ -9,8 +9,6 @@
 #include <string>
 #include <vector>
 
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <gtest/gtest.h>
 #include <jpeglib.h>
@@ -23,6 +21,7 @@
 #include "imaging/colour_files.hpp"
 #include "imaging/prefixes.hpp"
 #include "imaging/zeroed_allocator.hpp"
+#include "support/silenced_stderr.hpp"
 #include "support/test_images.hpp"
 
 namespace cutout::imaging {
@@ -60,28 +59,7 @@ bool same(const cv::Mat& a, const cv::Mat& b) {
   return a.size() == b.size() && a.type() == b.type() && cv::norm(a, b, cv::NORM_INF) == 0;
 }
 
-// libpng and libtiff print each failure to stderr; hundreds would bury the test report.
-class SilencedStderr {
- public:
-  SilencedStderr() : saved_(dup(STDERR_FILENO)) {
-    const int null = open("/dev/null", O_WRONLY);
-    if (null >= 0) {
-      dup2(null, STDERR_FILENO);
-      close(null);
-    }
-  }
-  ~SilencedStderr() {
-    if (saved_ >= 0) {
-      dup2(saved_, STDERR_FILENO);
-      close(saved_);
-    }
-  }
-  SilencedStderr(const SilencedStderr&) = delete;
-  SilencedStderr& operator=(const SilencedStderr&) = delete;
-
- private:
-  int saved_;
-};
+using testing::SilencedStderr;
 
 TEST(Truncation, HeaderOnlyJpegCaseIsInvalidImageEveryTime) {
   const std::string c09 = read_case("c09_jpeg_header_only.jpg");
