@@ -26,6 +26,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench_timing.hpp"
+
 #include "cutout/engine/device.hpp"
 #include "cutout/engine/model.hpp"
 #include "cutout/engine/pil_resize.hpp"
@@ -33,7 +35,10 @@
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using cutout::bench::Clock;
+using cutout::bench::median;
+using cutout::bench::ms_since;
+using cutout::bench::sync;
 using cutout::engine::DeviceSetting;
 using cutout::engine::PrecisionSetting;
 
@@ -96,20 +101,6 @@ Args parse(int argc, char** argv) {
   if (a.model.empty()) usage("--model is required");
   if (a.runs < 0 || a.warmup < 0) usage("--runs and --warmup must be >= 0");
   return a;
-}
-
-double ms_since(Clock::time_point t) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
-}
-
-void sync(const torch::Device& device) {
-  if (device.is_cuda()) torch::cuda::synchronize(device.index());
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const auto n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 // Preprocessing (uint8 image -> model input on the device) and the mask's way back, for an image

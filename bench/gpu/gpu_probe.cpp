@@ -39,6 +39,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench_timing.hpp"
+
 #include "cutout/engine/model.hpp"
 #include "cutout/engine/model_metadata.hpp"
 
@@ -52,7 +54,10 @@
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using cutout::bench::Clock;
+using cutout::bench::median;
+using cutout::bench::ms_since;
+using cutout::bench::sync;
 using nlohmann::json;
 
 struct Args {
@@ -115,20 +120,6 @@ Args parse(int argc, char** argv) {
   if (a.precision != "fp32" && a.precision != "fp16") usage("bad --precision " + a.precision);
   if (a.iters < 1 || a.warmup < 0) usage("--iters must be >= 1, --warmup >= 0");
   return a;
-}
-
-double ms_since(Clock::time_point t) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
-}
-
-void sync(const torch::Device& device) {
-  if (device.is_cuda()) torch::cuda::synchronize(device.index());
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const auto n = v.size();
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 json spread(const std::vector<double>& v) {
