@@ -14,11 +14,10 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
-import threading
 import time
+
+from probe import run_one  # one child runner: READY timing, watchdog, JSON report
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -50,38 +49,6 @@ def command(impl, precision, a, models):
             return None
         return peer + ["--kind", "eager", "--model", models["pth"]["path"], "--size", str(a.size)]
     raise ValueError(impl)
-
-
-def run_one(argv, timeout_s):
-    t_exec = time.perf_counter()
-    errfile = tempfile.TemporaryFile(mode="w+")  # a file, not a pipe: a chatty child cannot block on it
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=errfile, text=True)
-    # A hung child must not hang the driver: the watchdog kills it, which ends the read loop.
-    watchdog = threading.Timer(timeout_s, proc.kill)
-    watchdog.start()
-    ready_ms, lines = None, []
-    try:
-        for line in proc.stdout:
-            if line.strip() == "READY" and ready_ms is None:
-                ready_ms = (time.perf_counter() - t_exec) * 1000.0
-            else:
-                lines.append(line)
-        proc.wait()
-    finally:
-        watchdog.cancel()
-    errfile.seek(0)
-    err = errfile.read()
-    errfile.close()
-    report = None
-    for line in reversed(lines):
-        if line.startswith("{"):
-            report = json.loads(line)
-            break
-    if report is None or proc.returncode != 0:
-        return {"error": f"exit {proc.returncode}", "stderr_tail": err[-2000:], "report": report}
-    report["exec_to_ready_ms"] = ready_ms
-    report["exec_to_exit_ms"] = (time.perf_counter() - t_exec) * 1000.0
-    return report
 
 
 def summarise(results):
@@ -155,7 +122,7 @@ def main():
         k = r % len(configs)
         for impl, precision in configs[k:] + configs[:k]:
             remaining = a.deadline_s + 60 - (time.perf_counter() - t_start)
-            rep = run_one(command(impl, precision, a, models), timeout_s=max(remaining, 10))
+            rep = run_one(command(impl, precision, a, models), {}, timeout_s=max(remaining, 10))
             rep["round"] = r
             results[f"{impl}/{precision}"].append(rep)
             write()

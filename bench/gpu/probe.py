@@ -37,7 +37,7 @@ def model_file(models, name):
     return models["isnet" if name == "isnet" else "fp16"]["path"]
 
 
-def run_one(argv, env_extra, timeout_s):
+def run_one(argv, env_extra, timeout_s):  # also compare.py's
     """Runs one probe process. Returns its JSON report plus exec_to_ready_ms (coldstart's READY
     line, timed here from just before the exec) and exec_to_exit_ms, or an error record."""
     env = dict(os.environ, **env_extra)
@@ -63,7 +63,7 @@ def run_one(argv, env_extra, timeout_s):
     report = next((json.loads(l) for l in reversed(lines) if l.startswith("{")), None)
     if report is None or proc.returncode != 0:
         return {"error": (report or {}).get("error") or f"exit {proc.returncode}",
-                "stderr_tail": err[-2000:], "exec_to_exit_ms": exit_ms}
+                "stderr_tail": err[-2000:], "exec_to_exit_ms": exit_ms, "report": report}
     report["exec_to_ready_ms"] = ready_ms
     report["exec_to_exit_ms"] = exit_ms
     return report
