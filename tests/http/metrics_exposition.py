@@ -57,6 +57,16 @@ def samples(text):
 class MetricsExposition(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
+        try:
+            cls.start_server()
+        except BaseException:
+            # tearDownClass does not run after a failed setUpClass: a server left running would
+            # hold the test until ctest's timeout instead of failing it at once.
+            cls.proc.kill()
+            raise
+
+    @classmethod
+    def start_server(cls):
         cls.metrics_port = free_port()
         cls.proc = subprocess.Popen(
             [SERVER, "--host", "127.0.0.1", "--port", "0", "--model", os.path.join(FIXTURES, "tiny.pt"),
