@@ -4,7 +4,6 @@ Expected (What to build): each request's peak estimated from its header and admi
 budget (cgroup limit or a flag), else 503 `busy` with Retry-After. The case sets the budget with
 BUDGET_FLAG; the budget part names the flag, so adjust the constant if it differs."""
 import concurrent.futures
-import subprocess
 
 import harness
 import payloads
@@ -13,16 +12,11 @@ from registry import case
 BUDGET_FLAG = "--memory-budget-mb"
 
 
-def _has_flag(ctx, flag):
-    out = subprocess.run([ctx.server, "--help"], capture_output=True, text=True, timeout=30).stdout
-    return flag in out
-
-
 @case(3, "4 concurrent large uploads over a budget: some 503 busy + Retry-After, some 200, RSS growth <= budget")
 def concurrent_large_over_budget(ctx):
     v = harness.Verdict()
     (w, h), budget_mib, n = ctx.size(((2000, 1500), 400, 4), ((8660, 5773), 2048, 4))
-    flag_known = _has_flag(ctx, BUDGET_FLAG)
+    flag_known = harness.has_flag(ctx, BUDGET_FLAG)
     v.check(f"server has {BUDGET_FLAG}", flag_known, flag_known)
     flags = [BUDGET_FLAG, budget_mib] if flag_known else []  # without it: measure what it costs now
     image = payloads.jpeg(w, h)

@@ -39,3 +39,28 @@ def jpeg_progressive_scan_flood(ctx):
 def jpeg_truncated_50mp_header(ctx):
     v = _upload_case(ctx, payloads.jpeg_truncated_header(7071, 7071), 1.0, 64, declared="7071x7071")
     return v
+
+
+DEADLINE_FLAG = "--decode-timeout-ms"  # the decode part names the flag; adjust if it differs
+
+
+@case(2, "progressive JPEG of 500 valid scans (3000x3000 in 30 KB): with a 250 ms decode deadline, a JSON error within 1.5 s")
+def jpeg_valid_scans_decode_deadline(ctx):
+    v = harness.Verdict()
+    side, deadline_ms = ctx.size((3000, 250), (7000, 1000))
+    image = payloads.jpeg_many_valid_scans(side, side)
+    flag_known = harness.has_flag(ctx, DEADLINE_FLAG)
+    v.check(f"server has {DEADLINE_FLAG}", flag_known, flag_known)
+    flags = [DEADLINE_FLAG, deadline_ms] if flag_known else []  # without it: measure what it costs now
+    with harness.Server(ctx, ctx.model("tiny.pt"), *flags, name="deadline") as srv:
+        srv.ready()
+        with srv.sample() as mem:
+            a = harness.upload(srv.port, image, timeout=120)
+    bound = deadline_ms / 1000 + 1.25
+    v.figures.update(upload_bytes=len(image), picture=f"{side}x{side}", scans=500,
+                     deadline_ms=deadline_ms if flag_known else None, answer=repr(a), seconds=a.seconds,
+                     rss_growth_mib=mem.growth_mib)
+    v.check("a JSON error (4xx or 503), not the decoded picture", repr(a),
+            a.is_json_error() and (harness.json_4xx(a) or a.status == 503))
+    v.check(f"answered within {bound} s", f"{a.seconds} s", a.seconds is not None and a.seconds < bound)
+    return v

@@ -7,6 +7,7 @@ holds.
 """
 import json
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -237,9 +238,11 @@ def read_answer(sock, answer, timeout, cap):
     return answer
 
 
-def http(port, head, body=b"", timeout=10.0, cap=1 << 20, pieces=None):
+def http(port, head, body=b"", timeout=10.0, cap=1 << 20, pieces=None, early_s=0.1):
     """Sends head + body (or the byte strings of the iterable pieces) on a fresh connection and
-    reads the answer. A server that stops reading and answers early is fine: the answer is read."""
+    reads the answer. A server that stops reading and answers early is fine: the answer is read.
+    Like curl with a large body, the client waits early_s after the head and sends no body if an
+    answer has come by then (so a refusal before the body is seen, not lost to a reset)."""
     answer = Answer()
     t = time.monotonic()
     try:
@@ -252,6 +255,9 @@ def http(port, head, body=b"", timeout=10.0, cap=1 << 20, pieces=None):
             sock.settimeout(timeout)
             sock.sendall(head)
             answer.sent += len(head)
+            has_body = bool(body) or pieces is not None
+            if has_body and early_s and select.select([sock], [], [], early_s)[0]:
+                pieces, body = [], b""  # answered (or closed) before the body: send none
             for piece in (pieces if pieces is not None else [body]):
                 if piece:
                     sock.sendall(piece)
@@ -297,3 +303,9 @@ def json_4xx(answer):
     """The property used where the fix parts have not fixed the exact code: a 4xx with our JSON
     error body."""
     return answer.status is not None and 400 <= answer.status < 500 and answer.is_json_error()
+
+
+def has_flag(ctx, flag):
+    """Whether the server's --help names flag."""
+    out = subprocess.run([ctx.server, "--help"], capture_output=True, text=True, timeout=30).stdout
+    return flag in out

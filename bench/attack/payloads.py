@@ -141,3 +141,74 @@ def chunked(pieces):
         if piece:
             yield f"{len(piece):x}\r\n".encode() + piece + b"\r\n"
     yield b"0\r\n\r\n"
+
+
+class _Bits:
+    """MSB-first bit writer with JPEG byte stuffing (0xFF is followed by 0x00)."""
+
+    def __init__(self):
+        self.out = bytearray()
+        self.acc = 0
+        self.n = 0
+
+    def put(self, value, bits):
+        self.acc = (self.acc << bits) | value
+        self.n += bits
+        while self.n >= 8:
+            self.n -= 8
+            byte = (self.acc >> self.n) & 0xFF
+            self.out.append(byte)
+            if byte == 0xFF:
+                self.out.append(0)
+        self.acc &= (1 << self.n) - 1
+
+    def flush(self):
+        if self.n:
+            self.put((1 << (8 - self.n)) - 1, 8 - self.n)  # pad with 1 bits
+        return bytes(self.out)
+
+
+def jpeg_many_valid_scans(width, height, scans=500):
+    """A mid-grey progressive greyscale JPEG of width x height with `scans` scans, each one valid:
+    the DC scan, then for each AC coefficient in turn a first scan at Al=10 and its ten refinement
+    scans, every band coded as end-of-band runs (a few bytes per scan whatever the size). Each scan
+    makes the decoder walk every block, so the decode costs ~scans x pixels while the file stays
+    small; 500 is the most issue 13's scan limit admits."""
+    blocks = ((width + 7) // 8) * ((height + 7) // 8)
+
+    def segment(marker, payload):
+        return bytes([0xFF, marker]) + struct.pack(">H", len(payload) + 2) + payload
+
+    # DC table: one symbol (category 0) with code '0'. AC table: the EOBRUN symbols 0x00..0xE0, each
+    # four bits long (codes 0000..1110, so no code is all ones).
+    dht_dc = bytes([0x00]) + bytes([1] + [0] * 15) + bytes([0])
+    eob_symbols = [r << 4 for r in range(15)]
+    dht_ac = bytes([0x10]) + bytes([0, 0, 0, len(eob_symbols)] + [0] * 12) + bytes(eob_symbols)
+    head = (b"\xff\xd8" + segment(0xDB, bytes([0]) + bytes([1] * 64)) +
+            segment(0xC2, struct.pack(">BHHB", 8, height, width, 1) + bytes([1, 0x11, 0])) +
+            segment(0xC4, dht_dc + dht_ac))
+
+    def sos(ss, se, ah, al):
+        return segment(0xDA, bytes([1, 1, 0x00, ss, se, (ah << 4) | al]))
+
+    bits = _Bits()
+    for _ in range(blocks):
+        bits.put(0, 1)  # every DC difference 0: mid grey
+    out = [head, sos(0, 0, 0, 0), bits.flush()]
+    plan = []
+    for k in range(1, 64):
+        plan.append((k, k, 0, 10))
+        plan += [(k, k, ah, ah - 1) for ah in range(10, 0, -1)]
+    for ss, se, ah, al in plan[:scans - 1]:
+        bits = _Bits()
+        left = blocks
+        while left:
+            run = min(left, 32767)
+            r = run.bit_length() - 1
+            bits.put(r, 4)  # symbol r<<4 has code r (4 bits)
+            if r:
+                bits.put(run - (1 << r), r)
+            left -= run
+        out += [sos(ss, se, ah, al), bits.flush()]
+    out.append(b"\xff\xd9")
+    return b"".join(out)

@@ -14,6 +14,7 @@ import datetime
 import json
 import os
 import platform
+import signal
 import subprocess
 import sys
 import tempfile
@@ -66,6 +67,8 @@ def main():
             print(f"{c['item']}  {c['name']:36} {c['expect']}")
         return 0
 
+    # A SIGTERM (ctest's timeout, a person) unwinds like ^C, so every server started is stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     work = tempfile.mkdtemp(prefix="cutout-attack-")
     ctx = Context(os.path.abspath(args.server), os.path.abspath(args.fixtures), work, args.quick)
     results = []
