@@ -11,3 +11,15 @@ add_test(NAME bench_quick
   WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
 set_tests_properties(bench_quick PROPERTIES TIMEOUT 600
   ENVIRONMENT "CUTOUT_SERVER=$<TARGET_FILE:cutout-server>;QUICK_OUT=${CMAKE_CURRENT_BINARY_DIR}/bench-quick;PYTHONDONTWRITEBYTECODE=1")
+# The attack suite's hostile bytes are what its cases claim (bench/attack/payloads.py).
+add_test(NAME python_attack_payloads
+  COMMAND ${CUTOUT_PYTHON} -m unittest -v tests/bench/test_attack_payloads.py
+  WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+set_tests_properties(python_attack_payloads PROPERTIES TIMEOUT 120 ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1")
+# Issue 14's attack suite in quick mode (bench/attack/run.py): the real binary under each hostile
+# load of the issue, judged against the expected outcome; fails while any fault is open.
+add_test(NAME attack_quick
+  COMMAND ${CUTOUT_PYTHON} ${PROJECT_SOURCE_DIR}/bench/attack/run.py --quick
+          --server $<TARGET_FILE:cutout-server> --fixtures ${CUTOUT_FIXTURE_DIR}
+  WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+set_tests_properties(attack_quick PROPERTIES TIMEOUT 600 ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1")
