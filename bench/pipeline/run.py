@@ -27,9 +27,17 @@ What it does, in one run (so every figure shares the machine's load):
 
 "other" below is every stage but the forward pass: decode + preprocess + postprocess + encode from
 Server-Timing (the queue wait and the forward pass are left out; the request's upload and the
-response's transfer are in the round trip only). With --baseline (default:
-bench/results/pipeline-cpu-today.json, the run on main before issue 15's changes), the images/s
-and "other" of each cell are also printed against it.
+response's transfer are in the round trip only).
+
+Against a baseline: with --reference-server (e.g. a build of main), that second server runs every
+cell in the same run, the two taking turns round by round (one request, or one per core at once)
+and alternating which goes first, and each cell's images/s and "other" are printed against it (ratios > 1: the measured server is better). Use it to measure a change: on
+the shared 2-core VM two runs of the same code differ by up to ~30%. Without it, the stored run
+--baseline (default bench/results/pipeline-cpu-today.json, main before issue 15's changes) is the
+reference, which is only good for large effects.
+
+    /usr/bin/python3 bench/pipeline/run.py --sizes 3,12 --outputs rgba-png,rgba-png-raw \
+        --reference-server /work/main/build/cutout-server --plot '' --out /tmp/pipeline.json
 """
 import argparse
 import json
@@ -92,8 +100,8 @@ def post(port, body, headers, query):
     return ms, bu.parse_server_timing(h.get("server-timing", "")), len(data)
 
 
-def cell(port, body, headers, query, n, concurrency):
-    """n requests, `concurrency` at a time (closed loop). Returns the cell's record."""
+def batch(port, body, headers, query, n, concurrency):
+    """n requests, `concurrency` at a time (closed loop). Returns ([(ms, timing, bytes)], wall s)."""
     results, errors, lock = [], [], threading.Lock()
     todo = iter(range(n))
 
@@ -120,6 +128,12 @@ def cell(port, body, headers, query, n, concurrency):
     wall = time.perf_counter() - t
     if errors:
         raise errors[0]
+    return results, wall
+
+
+def record(results, wall, concurrency):
+    """A cell's record from its requests and the wall time they took together."""
+    n = len(results)
     stages = {s: median([r[1].get(s) for r in results]) for s in STAGES}
     others = [sum(r[1].get(s, 0.0) for s in OTHER) for r in results]
     return {"n": n, "concurrency": concurrency, "wall_s": round(wall, 3),
@@ -223,6 +237,7 @@ def print_report(result, baseline):
             f"{'post':>7} {'encode':>7} {'img/s':>7} {'MB out':>7}")
     if baseline:
         head += f" {'img/s x':>7} {'other x':>7}"
+        print(f"x: against {result['baseline']} (images/s ours/theirs, other theirs/ours; > 1 is better)")
     print(head)
     for key, cl in result["cells"].items():
         s = cl["stages_ms"]
@@ -277,12 +292,14 @@ def main():
     p.add_argument("--reps", type=int, help="requests per cell at concurrency 1 (default by size: "
                    + ", ".join(f"{k} MP {v}" for k, v in DEFAULT_REPS.items()) + ")")
     p.add_argument("--per-core", type=int, default=cores(), help="concurrency of the loaded cells "
-                   "(default: the CPUs this process may use); 0 skips them")
+                   "(default: the CPUs this process may use); 1 or 0 skips them")
     p.add_argument("--floor-runs", type=int, default=7)
     p.add_argument("--no-python", action="store_true", help="skip the Python pipeline")
     p.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "pipeline-cpu.json"))
     p.add_argument("--plot", default=os.path.join(ROOT, "docs", "bench-pipeline.png"), help="'' for none")
     p.add_argument("--baseline", default=os.path.join(ROOT, "bench", "results", "pipeline-cpu-today.json"))
+    p.add_argument("--reference-server", help="a second cutout-server (e.g. main's build) measured in the "
+                   "same run, round by round, as the baseline: on a noisy machine the fair comparison")
     p.add_argument("--label", default="", help="free text stored in the JSON (e.g. 'today', a branch)")
     p.add_argument("--quick", action="store_true",
                    help="0.5 MP, one request per cell, 2 floor runs, JSON and plot into WORK/quick/; "
@@ -290,6 +307,7 @@ def main():
     a = p.parse_args()
     if a.quick:
         a.sizes, a.reps, a.floor_runs = "0.5", 1, 2
+        a.baseline = None
         a.out = os.path.join(a.work, "quick", "pipeline.json")
         a.plot = os.path.join(a.work, "quick", "pipeline.png")
     sizes, inputs, outputs = a.sizes.split(","), a.inputs.split(","), a.outputs.split(",")
@@ -319,10 +337,35 @@ def main():
               "images": {s: {k: (os.path.getsize(v) if k in CONTENT_TYPES else v) for k, v in images[s].items()}
                          for s in sizes},
               "cells": {}, "floor": {}, "python": {}}
-    proc, port, cmd, log = start_server(server, model_path, os.path.join(a.work, "server.log"))
-    result["server_command"] = [os.path.relpath(cmd[0], ROOT) if os.path.isabs(cmd[0]) else cmd[0]] + cmd[1:]
-    result["server_command"][2] = os.path.relpath(model_path, ROOT)
+    servers = []  # [(name, process, port, log)]: "cutout", then "reference" with --reference-server
     try:
+        for name, binary in (("cutout", server), ("reference", a.reference_server)):
+            if binary:
+                proc, port, cmd, log = start_server(binary, model_path, os.path.join(a.work, f"{name}.log"))
+                servers.append((name, proc, port, log))
+                result[f"{name}_command"] = [os.path.abspath(cmd[0]), cmd[1], os.path.relpath(model_path, ROOT)] + cmd[3:]
+        turn = [0]
+
+        def measure(key, body, headers, query, rounds, concurrency):
+            """The cell: rounds x concurrency requests. One server: one closed loop over all of
+            them. Two: round by round (one request, or `concurrency` at once), the servers taking
+            turns and alternating which goes first, so both see the same moments of the machine's
+            load; images/s is then requests over the summed wall time of the rounds."""
+            if len(servers) == 1:
+                results, wall = batch(servers[0][2], body, headers, query, rounds * concurrency, concurrency)
+                result["cells"][key] = record(results, wall, concurrency)
+                return
+            got = {name: ([], [0.0]) for name, _, _, _ in servers}
+            for r in range(rounds):
+                for name, _, port_, _ in (servers if (turn[0] + r) % 2 == 0 else servers[::-1]):
+                    results, wall = batch(port_, body, headers, query, concurrency, concurrency)
+                    got[name][0].extend(results)
+                    got[name][1][0] += wall
+            turn[0] += 1
+            result["cells"][key] = record(got["cutout"][0], got["cutout"][1][0], concurrency)
+            result.setdefault("reference_cells", {})[key] = record(got["reference"][0], got["reference"][1][0],
+                                                                   concurrency)
+
         bodies = {}
         for size in sizes:
             for inp in inputs:
@@ -330,13 +373,14 @@ def main():
                     bodies[(size, inp)] = bu.multipart(f.read(), f"image.{inp}", CONTENT_TYPES[inp])
         # One unrecorded request per output on the smallest picture: first-use costs stay out.
         for out in outputs:
-            post(port, *bodies[(sizes[0], inputs[0])], OUTPUTS[out])
+            for _, _, port_, _ in servers:
+                post(port_, *bodies[(sizes[0], inputs[0])], OUTPUTS[out])
         for size in sizes:
             reps = a.reps or DEFAULT_REPS[size]
             for inp in inputs:
                 for out in outputs:
                     key = f"{size}/{inp}/{out}/c1"
-                    result["cells"][key] = cell(port, *bodies[(size, inp)], OUTPUTS[out], reps, 1)
+                    measure(key, *bodies[(size, inp)], OUTPUTS[out], reps, 1)
                     print(f"{key}: other {result['cells'][key]['other_ms']['median']:.0f} ms", file=sys.stderr)
             result["floor"][size] = decode_floor(floor, images[size]["jpeg"], a.floor_runs)
             if not a.no_python:
@@ -344,16 +388,19 @@ def main():
             if a.per_core > 1 and "jpeg" in inputs:
                 for out in outputs:
                     key = f"{size}/jpeg/{out}/c{a.per_core}"
-                    result["cells"][key] = cell(port, *bodies[(size, "jpeg")], OUTPUTS[out],
-                                                reps * a.per_core, a.per_core)
+                    measure(key, *bodies[(size, "jpeg")], OUTPUTS[out], reps, a.per_core)
                     print(f"{key}: {result['cells'][key]['images_per_s']:.2f} images/s", file=sys.stderr)
     finally:
-        bu.stop(proc)
-        log.close()
+        for _, proc, _, log in servers:
+            bu.stop(proc)
+            log.close()
     result["load_average_at_end"] = os.getloadavg()
     result["run_s"] = {"prepare": round(prepared - started, 1), "measure": round(time.perf_counter() - prepared, 1)}
+    if "reference_cells" in result:  # the same run's reference server beats a stored run
+        baseline = {"cells": result["reference_cells"]}
+    result["baseline"] = ("reference_cells" if "reference_cells" in result
+                          else os.path.relpath(a.baseline, ROOT) if baseline else None)
     result["targets"] = targets(result, baseline)
-    result["baseline"] = os.path.relpath(a.baseline, ROOT) if baseline else None
     bu.write_json(a.out, result)
     print_report(result, baseline)
     print(f"\nrun time: {result['run_s']['prepare']:.0f} s preparing, {result['run_s']['measure']:.0f} s measuring; "
@@ -373,6 +420,8 @@ def check_complete(result, sizes, inputs, outputs, a):
     if a.per_core > 1 and "jpeg" in inputs:
         want += [f"{s}/jpeg/{o}/c{a.per_core}" for s in sizes for o in outputs]
     problems = [k for k in want if k not in result["cells"] or not result["cells"][k]["response_bytes"]]
+    if a.reference_server:
+        problems += [f"reference {k}" for k in want if k not in result.get("reference_cells", {})]
     problems += [f"floor {s}" for s in sizes if not result["floor"].get(s, {}).get("median_ms")]
     problems += [f"python {s}" for s in sizes if not a.no_python and s not in result["python"]]
     problems += [f"stage {k}" for k in want if k in result["cells"]
