@@ -36,7 +36,7 @@ the shared 2-core VM two runs of the same code differ by up to ~30%. Without it,
 --baseline (default bench/results/pipeline-cpu-today.json, main before issue 15's changes) is the
 reference, which is only good for large effects.
 
-    /usr/bin/python3 bench/pipeline/run.py --sizes 3,12 --outputs rgba-png,rgba-png-raw \
+    /usr/bin/python3 bench/pipeline/run.py --sizes 3,12 --outputs rgba-png,rgba-png-raw \\
         --reference-server /work/main/build/cutout-server --plot '' --out /tmp/pipeline.json
 """
 import argparse
@@ -65,6 +65,7 @@ OUTPUTS = {  # name: query string of /remove-background
     "bg-jpeg": "output=rgba&bg_color=ffffff&format=jpeg",
     "rgba-png-raw": "output=rgba&format=png&foreground=raw",
 }
+ALIASES = {"png": "rgba-png", "webp": "rgba-webp", "mask": "mask-png", "jpeg": "bg-jpeg", "raw": "rgba-png-raw"}
 CONTENT_TYPES = {"jpeg": "image/jpeg", "png": "image/png"}
 DEFAULT_REPS = {"0.5": 5, "3": 3, "12": 3, "24": 1}
 MAX_BODY = 128 * 1024 * 1024
@@ -288,7 +289,8 @@ def main():
                    help="model and inputs (cached)")
     p.add_argument("--sizes", default=",".join(make_images.SIZES), help="megapixels, e.g. 3,12")
     p.add_argument("--inputs", default="jpeg,png")
-    p.add_argument("--outputs", default=",".join(OUTPUTS), help="of " + ",".join(OUTPUTS))
+    p.add_argument("--outputs", default=",".join(OUTPUTS), help="of " + ",".join(OUTPUTS) + " (or "
+                   + ", ".join(f"{k} for {v}" for k, v in ALIASES.items()) + ")")
     p.add_argument("--reps", type=int, help="requests per cell at concurrency 1 (default by size: "
                    + ", ".join(f"{k} MP {v}" for k, v in DEFAULT_REPS.items()) + ")")
     p.add_argument("--per-core", type=int, default=cores(), help="concurrency of the loaded cells "
@@ -310,7 +312,8 @@ def main():
         a.baseline = None
         a.out = os.path.join(a.work, "quick", "pipeline.json")
         a.plot = os.path.join(a.work, "quick", "pipeline.png")
-    sizes, inputs, outputs = a.sizes.split(","), a.inputs.split(","), a.outputs.split(",")
+    sizes, inputs = a.sizes.split(","), a.inputs.split(",")
+    outputs = [ALIASES.get(o, o) for o in a.outputs.split(",")]
     for name, vals, known in (("sizes", sizes, make_images.SIZES), ("inputs", inputs, CONTENT_TYPES),
                               ("outputs", outputs, OUTPUTS)):
         bad = [v for v in vals if v not in known]
