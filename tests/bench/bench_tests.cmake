@@ -23,3 +23,13 @@ add_test(NAME attack_quick
           --server $<TARGET_FILE:cutout-server> --fixtures ${CUTOUT_FIXTURE_DIR}
   WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
 set_tests_properties(attack_quick PROPERTIES TIMEOUT 600 ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1")
+# bench/pipeline/run.py --quick: the request pipeline benchmark's whole code path (stand-in model,
+# inputs, server cells at concurrency 1 and 2, decode floor, Python pipeline, report, plot) at 0.5 MP
+# with one request per cell, the same binary as its own --reference-server (the A/B path); it fails
+# when any cell, floor or plot is missing.
+add_test(NAME bench_pipeline_quick
+  COMMAND ${CUTOUT_PYTHON} bench/pipeline/run.py --quick --no-build --per-core 2
+          --server $<TARGET_FILE:cutout-server> --floor $<TARGET_FILE:cutout-decode-floor>
+          --reference-server $<TARGET_FILE:cutout-server> --work ${CMAKE_CURRENT_BINARY_DIR}/bench-pipeline
+  WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+set_tests_properties(bench_pipeline_quick PROPERTIES TIMEOUT 300 ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1")
