@@ -10,37 +10,42 @@ namespace {
 using imaging::ImageFormat;
 using imaging::OutputFormat;
 
-// Bytes per pixel, from bench/results/request-peak-cpu.json (the largest slope between the 12 and
-// 50 MP runs of each case, rounded up), so the estimate covers every measured peak.
+// Bytes per pixel, fitted by bench/memory/fit.py to bench/results/request-peak-cpu.json (one request
+// per fresh process; 0.5, 12 and 50 MP) and rounded up, so the estimate is at or above every
+// measured peak (1.01-1.34x; the most over at 0.5 MP, where the model side dominates).
 // Model side, per pixel of the model's input (1024 x 1024 in the runs): the float input tensor,
-// Pillow-resize buffers, the answer; and the allocator's arenas for them.
-constexpr double kModelBytesPerInputPixel = 40.0;
+// the Pillow-resize buffers, the answer.
+constexpr double kModelBytesPerInputPixel = 34;
 
-// Input side, per image pixel: decoding (the library's buffers plus the 8-bit BGR and alpha) and
-// the full-size mask (a float plane, its scaled copy, the 8-bit mask, the cut-out's alpha).
+// Input side, per image pixel, held to the end: the decoder's buffers, the 8-bit BGR (and alpha),
+// the full-size float mask, its scaled copy and the 8-bit mask.
 double input_bytes_per_pixel(ImageFormat format) {
   switch (format) {
-    case ImageFormat::Jpeg: return 20.0;
-    case ImageFormat::Png: return 24.0;
-    case ImageFormat::Webp: return 24.0;
-    case ImageFormat::Tiff: return 28.0;
-    case ImageFormat::Bmp: return 24.0;
+    case ImageFormat::Jpeg: return 12;
+    case ImageFormat::Png: return 13;
+    case ImageFormat::Webp: return 13;
+    case ImageFormat::Tiff: return 12;
+    case ImageFormat::Bmp: return 12;
     case ImageFormat::Unknown: break;
   }
-  return 32.0;
+  return 13;
 }
 
-// Output side, per output pixel: the picture, foreground estimation's planes, the encoder.
+// Output side, per output pixel, beyond the input side. Its stages run one after the other and
+// foreground estimation frees its planes before the encoder starts, so the larger of the two counts:
+// foreground estimation's pyramid of float planes (68: the whole image is its band in the worst
+// case, and the band is not known before the forward pass), the WebP encoder's ARGB and YUV copies
+// (19); the PNG and JPEG encoders and a mask's picture stay under the input side's peak (measured
+// 0-1, counted as 1).
+constexpr double kForegroundBytesPerPixel = 68;
+
+double encoder_bytes_per_pixel(OutputFormat format) {
+  return format == OutputFormat::Webp ? 19 : 1;
+}
+
 double output_bytes_per_pixel(const RemoveBackgroundOptions& o) {
-  if (o.output == OutputKind::Mask) return 4.0;
-  const bool estimate = o.foreground == imaging::ForegroundColour::Estimate;
-  double encoder = 0;
-  switch (o.format) {
-    case OutputFormat::Png: encoder = 12.0; break;
-    case OutputFormat::Webp: encoder = 16.0; break;
-    case OutputFormat::Jpeg: encoder = 8.0; break;
-  }
-  return encoder + (estimate ? 40.0 : 0.0);
+  const bool estimates = o.output == OutputKind::Rgba && o.foreground == imaging::ForegroundColour::Estimate;
+  return std::max(encoder_bytes_per_pixel(o.format), estimates ? kForegroundBytesPerPixel : 0.0);
 }
 
 }  // namespace
