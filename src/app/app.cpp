@@ -15,6 +15,8 @@
 #include "cutout/logging/logging.hpp"
 #include "cutout/imaging/decode.hpp"
 #include "cutout/imaging/encode.hpp"
+#include "cutout/service/memory_budget.hpp"
+#include "cutout/service/memory_limit.hpp"
 #include "cutout/service/model_loader.hpp"
 #include "cutout/service/remove_background.hpp"
 
@@ -33,6 +35,24 @@ std::optional<http::GpuMemory> gpu_memory(const service::ModelLoader& loader) {
   return http::GpuMemory{memory->allocated_bytes, memory->reserved_bytes};
 }
 
+// The memory budget's size, asked at the first request (the model is loaded and warmed up by
+// then): --memory-budget-bytes, else the container's limit (or the machine's memory) less what
+// the process has held at its peak so far, x 0.9. Logged once, with where it came from.
+std::uint64_t memory_budget_bytes(std::size_t configured) {
+  if (configured != 0) {
+    log_event(spdlog::level::info, "memory budget", {{"bytes", configured}, {"source", "--memory-budget-bytes"}});
+    return configured;
+  }
+  const auto cgroup = service::cgroup_memory_limit();
+  const std::uint64_t limit = cgroup ? *cgroup : service::physical_memory_bytes();
+  const std::uint64_t held = service::process_peak_resident_bytes();
+  const std::uint64_t budget = service::budget_from_limit(limit, held);
+  log_event(budget == 0 ? spdlog::level::warn : spdlog::level::info, "memory budget",
+            {{"bytes", budget}, {"source", cgroup ? "cgroup memory limit" : "physical memory"},
+             {"limit_bytes", limit}, {"held_bytes", held}});
+  return budget;
+}
+
 }  // namespace
 
 // Declared in the order they are built: each part is made from the settings and the parts above
@@ -42,6 +62,7 @@ struct App::Parts {
   service::Readiness readiness;
   service::ModelLoader loader;
   engine::InferenceGate gate;
+  service::MemoryBudget memory_budget;
   service::BackgroundRemover remover;
   http::Metrics metrics;
   http::HttpServer server;
@@ -53,12 +74,16 @@ struct App::Parts {
       : settings(std::move(s)),
         loader(readiness, service::LoadPlan{settings.model_path, settings.device, settings.precision,
                                             settings.input_size, settings.warmup_runs}),
-        gate(static_cast<std::size_t>(settings.queue_depth)),
+        gate(static_cast<std::size_t>(settings.queue_depth),
+             std::chrono::milliseconds(settings.max_queue_wait_ms)),
+        memory_budget([configured = settings.memory_budget_bytes] { return memory_budget_bytes(configured); }),
         remover(readiness, loader, gate, imaging::DecodeLimits{settings.max_pixels},
-                imaging::EncodeOptions{}),
+                imaging::EncodeOptions{}, &memory_budget),
         metrics(readiness, loader,
-                http::MetricsSources{[this] { return http::QueueStats{gate.inside(), gate.capacity(), gate.rejected()}; },
-                                     [this] { return gpu_memory(loader); }}),
+                http::MetricsSources{[this] { return http::QueueStats{gate.inside(), gate.capacity(), gate.rejected(),
+                                                                      gate.timed_out()}; },
+                                     [this] { return gpu_memory(loader); },
+                                     [this] { return memory_budget.stats(); }}),
         server(http::AppContext{readiness, loader, remover, &metrics},
                http::HttpOptions{settings.host, settings.port, settings.http_threads,
                                  settings.max_body_bytes, settings.cors_origins,

@@ -109,6 +109,14 @@ ParseOutcome parse_settings(int argc, const char* const* argv) {
       ->envname("CUTOUT_METRICS_PORT")->check(CLI::Range(0, 65535));
   app.add_flag("--metrics-public", s.metrics_public, "Also serve /metrics on the main port")
       ->envname("CUTOUT_METRICS_PUBLIC");
+  app.add_option("--memory-budget-bytes", s.memory_budget_bytes,
+                 "Memory all requests may hold together (each reserves its estimated peak; more "
+                 "get 503 busy); 0: the container's limit (cgroup), else the machine's, minus what "
+                 "the loaded model holds, x 0.9")
+      ->envname("CUTOUT_MEMORY_BUDGET_BYTES");
+  app.add_option("--max-queue-wait-ms", s.max_queue_wait_ms,
+                 "Longest a request waits for its forward pass before 503 queue_timeout; 0: no limit")
+      ->envname("CUTOUT_MAX_QUEUE_WAIT_MS")->check(CLI::Range(0, 3'600'000));
   app.set_version_flag("--version", "cutout-server 0.1.0");
 
   try {

@@ -125,6 +125,19 @@ std::string Metrics::render() const {
     out << "cutout_inference_queue_capacity " << q.capacity << '\n';
     header(out, "cutout_inference_queue_rejections_total", "counter", "Requests refused with 503 queue_full.");
     out << "cutout_inference_queue_rejections_total " << q.rejected << '\n';
+    header(out, "cutout_inference_queue_timeouts_total", "counter",
+           "Requests that waited --max-queue-wait-ms for a forward pass: 503 queue_timeout.");
+    out << "cutout_inference_queue_timeouts_total " << q.timed_out << '\n';
+  }
+  if (sources_.memory_budget) {
+    const service::BudgetStats b = sources_.memory_budget();
+    header(out, "cutout_memory_budget_bytes", "gauge",
+           "What requests may hold together (0 until the first request sizes it, or unlimited).");
+    out << "cutout_memory_budget_bytes " << b.capacity_bytes << '\n';
+    header(out, "cutout_memory_budget_in_use_bytes", "gauge", "Estimated peaks of the requests in progress.");
+    out << "cutout_memory_budget_in_use_bytes " << b.in_use_bytes << '\n';
+    header(out, "cutout_memory_budget_rejections_total", "counter", "Requests refused with 503 busy.");
+    out << "cutout_memory_budget_rejections_total " << b.refused << '\n';
   }
   const service::Phase phase = readiness_.phase();
   header(out, "cutout_readiness_phase", "gauge", "1 for the current start-up phase.");

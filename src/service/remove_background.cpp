@@ -10,6 +10,7 @@
 #include "cutout/engine/inference_gate.hpp"
 #include "cutout/engine/model.hpp"
 #include "cutout/engine/tensor_pipeline.hpp"
+#include "cutout/service/memory_estimate.hpp"
 #include "shape_output.hpp"
 
 namespace cutout::service {
@@ -68,12 +69,13 @@ torch::Tensor forward(engine::Model& model, const torch::Tensor& input) {
 
 BackgroundRemover::BackgroundRemover(const Readiness& readiness, const ModelLoader& loader,
                                      engine::InferenceGate& gate, imaging::DecodeLimits limits,
-                                     imaging::EncodeOptions encode_options)
+                                     imaging::EncodeOptions encode_options, MemoryBudget* budget)
     : readiness_(readiness),
       loader_(loader),
       gate_(gate),
       limits_(limits),
-      encode_options_(encode_options) {}
+      encode_options_(encode_options),
+      budget_(budget) {}
 
 RemoveBackgroundResult BackgroundRemover::remove(std::string_view image_bytes,
                                                  const RemoveBackgroundOptions& options) const {
@@ -93,6 +95,13 @@ RemoveBackgroundResult BackgroundRemover::run(std::string_view image_bytes,
   engine::Model& model = ready_model(readiness_, loader_);
   RemoveBackgroundResult result;
   Stopwatch watch;
+
+  // The estimated peak is reserved from the header alone, before anything big is allocated, and
+  // held until the result is encoded. An unreadable header reserves nothing: the decoder refuses it.
+  MemoryBudget::Reservation reserved;
+  const auto shape = request_shape(image_bytes, limits_.max_pixels, model.metadata().input_width,
+                                   model.metadata().input_height);
+  if (budget_ != nullptr && shape) reserved = budget_->admit(estimate_peak_bytes(*shape, options));
 
   const imaging::DecodedImage image = imaging::decode_image(image_bytes, limits_);
   const int width = image.bgr.cols, height = image.bgr.rows;

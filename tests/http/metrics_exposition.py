@@ -112,7 +112,9 @@ class MetricsExposition(unittest.TestCase):
         for name, kind in (("cutout_http_requests", "counter"), ("cutout_http_request_duration_seconds", "histogram"),
                            ("cutout_inference_queue_depth", "gauge"), ("cutout_inference_queue_rejections", "counter"),
                            ("cutout_readiness_phase", "gauge"), ("cutout_startup_milestone_seconds", "gauge"),
-                           ("cutout_model_info", "gauge"), ("process_resident_memory_bytes", "gauge")):
+                           ("cutout_model_info", "gauge"), ("process_resident_memory_bytes", "gauge"),
+                           ("cutout_inference_queue_timeouts", "counter"), ("cutout_memory_budget_bytes", "gauge"),
+                           ("cutout_memory_budget_in_use_bytes", "gauge"), ("cutout_memory_budget_rejections", "counter")):
             self.assertEqual(families.get(name), kind, name)
 
         ok = frozenset({("route", "/remove-background"), ("method", "POST"), ("status", "200")})
@@ -144,7 +146,12 @@ class MetricsExposition(unittest.TestCase):
             self.assertEqual(after[("cutout_stage_duration_seconds_bucket", inf)],
                              after[("cutout_stage_duration_seconds_count", key)], stage)
         self.assertEqual(after[("cutout_inference_queue_depth", frozenset())], 0)
-        self.assertEqual(after[("cutout_inference_queue_capacity", frozenset())], 8)
+        self.assertEqual(after[("cutout_inference_queue_capacity", frozenset())], 4)
+        self.assertEqual(after[("cutout_inference_queue_timeouts_total", frozenset())], 0)
+        # Sized at the first request (the machine's or the container's memory here), all given back.
+        self.assertGreater(after[("cutout_memory_budget_bytes", frozenset())], 0)
+        self.assertEqual(after[("cutout_memory_budget_in_use_bytes", frozenset())], 0)
+        self.assertEqual(after[("cutout_memory_budget_rejections_total", frozenset())], 0)
         self.assertEqual(after[("cutout_readiness_phase", frozenset({("phase", "ready")}))], 1)
         self.assertEqual(after[("cutout_readiness_phase", frozenset({("phase", "starting")}))], 0)
         ready_at = after[("cutout_startup_milestone_seconds", frozenset({("milestone", "ready")}))]

@@ -20,6 +20,7 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "cutout/service/memory_estimate.hpp"
 #include "support/in_process_server.hpp"
 #include "support/test_images.hpp"
 
@@ -251,7 +252,17 @@ TEST(OpenApi, EveryDocumentedStatusAndErrorTypeIsReachable) {
   config::Settings one_slot = test_settings("slow.pt");
   one_slot.queue_depth = 1;
   InProcessServer busy(one_slot);
+  config::Settings short_wait = test_settings("slow.pt");
+  short_wait.max_queue_wait_ms = 1;
+  InProcessServer impatient(short_wait);
+  config::Settings tight = test_settings("slow.pt");
+  // One request's estimated peak and a half: one fits, two do not.
+  const auto one = service::estimate_peak_bytes(*service::request_shape(picture(), tight.max_pixels, 32, 32), {});
+  tight.memory_budget_bytes = one + one / 2;
+  InProcessServer tight_memory(tight);
   busy.load();
+  impatient.load();
+  tight_memory.load();
   const json doc = fetch_document(ready);
   const std::string image = picture();
   const std::string long_query = "?format=" + std::string(9000, 'a');
@@ -350,6 +361,21 @@ TEST(OpenApi, EveryDocumentedStatusAndErrorTypeIsReachable) {
     EXPECT_TRUE(full);
     reached.insert({"/remove-background", "post", 503, "queue_full"});
     types_reached.insert("queue_full");
+  }
+  // queue_timeout (a wait past 1 ms) and busy (a memory budget for one request): likewise.
+  for (auto& [server, type] : {std::pair<InProcessServer*, std::string>{&impatient, "queue_timeout"},
+                               {&tight_memory, "busy"}}) {
+    std::vector<std::future<httplib::Result>> pending;
+    for (int i = 0; i < 6; ++i) pending.push_back(std::async(std::launch::async, post_image(*server)));
+    bool seen = false;
+    for (auto& p : pending) {
+      const auto res = p.get();
+      ASSERT_TRUE(res);
+      if (res->status == 503 && json::parse(res->body)["error"]["type"] == type) seen = true;
+    }
+    EXPECT_TRUE(seen) << type;
+    reached.insert({"/remove-background", "post", 503, type});
+    types_reached.insert(type);
   }
   // An unknown path: the one type outside the operations.
   const auto missing = c.Get("/no-such-endpoint");

@@ -153,6 +153,38 @@ TEST_F(RemoveBackgroundTest, DecoderErrorsPassThrough) {
   }
 }
 
+// The memory budget is asked before decoding: a request that does not fit is refused busy; one
+// whose header cannot be read reserves nothing and gets the decoder's own answer.
+TEST(RemoveBackgroundBudget, RefusedBeforeDecodingWhenTheBudgetIsInUse) {
+  Readiness readiness;
+  ModelLoader loader(readiness, LoadPlan{fixture_path("tiny.pt"), DeviceSetting::Cpu, PrecisionSetting::Auto, 32, 1});
+  engine::InferenceGate gate(4);
+  MemoryBudget budget([] { return std::uint64_t{50'000'000}; });
+  BackgroundRemover remover(readiness, loader, gate, imaging::DecodeLimits{1'000'000}, {}, &budget);
+  loader.load();
+  ASSERT_TRUE(readiness.ready()) << readiness.failure_reason();
+  const std::string image = png(red_and_blue(200, 120, 100));
+  {
+    auto everything = budget.admit(50'000'000);
+    try {
+      remover.remove(image, {});
+      ADD_FAILURE() << "served beyond the budget";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::Overloaded);
+      EXPECT_EQ(e.type(), "busy");
+    }
+    try {
+      remover.remove(image.substr(0, 10), {});  // the PNG signature, no header: nothing to estimate
+      ADD_FAILURE();
+    } catch (const Error& e) {
+      EXPECT_EQ(e.type(), "invalid_image");
+    }
+  }
+  EXPECT_NO_THROW(remover.remove(image, {}));
+  EXPECT_EQ(budget.stats().in_use_bytes, 0u);  // given back once the result is made
+  EXPECT_EQ(budget.stats().refused, 1u);
+}
+
 TEST(RemoveBackgroundFailed, SaysTheModelFailed) {
   Readiness readiness;
   ModelLoader loader(readiness, LoadPlan{fixture_path("truncated.pt"), DeviceSetting::Cpu,

@@ -25,7 +25,9 @@ class SettingsTest : public ::testing::Test {
                                          "CUTOUT_READ_TIMEOUT_S", "CUTOUT_WRITE_TIMEOUT_S",
                                          "CUTOUT_CORS_ALLOW_HEADERS", "CUTOUT_API_KEY", "GOOGLE_CLOUD_PROJECT",
                                          "CUTOUT_TRUSTED_PROXY_HOPS", "CUTOUT_METRICS_PORT",
-                                         "CUTOUT_METRICS_HOST", "CUTOUT_METRICS_PUBLIC"};
+                                         "CUTOUT_METRICS_HOST", "CUTOUT_METRICS_PUBLIC",
+                                         "CUTOUT_QUEUE_DEPTH", "CUTOUT_HTTP_THREADS",
+                                         "CUTOUT_MEMORY_BUDGET_BYTES", "CUTOUT_MAX_QUEUE_WAIT_MS"};
 };
 
 TEST_F(SettingsTest, DefaultsAreTheDocumentedOnes) {
@@ -83,6 +85,41 @@ TEST_F(SettingsTest, OperatingSettingsHaveDefaultsFlagsAndEnvironment) {
     out = parse(args);
     EXPECT_TRUE(out.exit_now) << args[0];
     EXPECT_EQ(out.exit_code, 2) << args[0];
+  }
+}
+
+// Back-pressure by default: fewer queue places than HTTP workers, so queue_full can be sent, and a
+// bounded wait for the forward pass; a memory budget from the container unless one is given.
+TEST_F(SettingsTest, BackPressureAndMemoryBudgetDefaultsFlagsAndEnvironment) {
+  auto out = parse({});
+  ASSERT_FALSE(out.exit_now);
+  EXPECT_EQ(out.settings.queue_depth, 4);
+  EXPECT_LT(out.settings.queue_depth, out.settings.http_threads);
+  EXPECT_EQ(out.settings.max_queue_wait_ms, 10'000);
+  EXPECT_EQ(out.settings.memory_budget_bytes, 0u);
+
+  out = parse({"--memory-budget-bytes", "3000000000", "--max-queue-wait-ms", "0"});
+  ASSERT_FALSE(out.exit_now) << out.output;
+  EXPECT_EQ(out.settings.memory_budget_bytes, 3'000'000'000u);
+  EXPECT_EQ(out.settings.max_queue_wait_ms, 0);
+
+  setenv("CUTOUT_MEMORY_BUDGET_BYTES", "1234567", 1);
+  setenv("CUTOUT_MAX_QUEUE_WAIT_MS", "2500", 1);
+  out = parse({});
+  ASSERT_FALSE(out.exit_now) << out.output;
+  EXPECT_EQ(out.settings.memory_budget_bytes, 1'234'567u);
+  EXPECT_EQ(out.settings.max_queue_wait_ms, 2500);
+
+  for (auto args : {std::vector<const char*>{"--max-queue-wait-ms", "-1"},
+                    std::vector<const char*>{"--memory-budget-bytes", "lots"}}) {
+    out = parse(args);
+    EXPECT_TRUE(out.exit_now) << args[0];
+    EXPECT_EQ(out.exit_code, 2) << args[0];
+  }
+  out = parse({"--help"});
+  for (const char* text : {"--memory-budget-bytes", "CUTOUT_MEMORY_BUDGET_BYTES", "--max-queue-wait-ms",
+                           "CUTOUT_MAX_QUEUE_WAIT_MS", "10000"}) {
+    EXPECT_NE(out.output.find(text), std::string::npos) << text;
   }
 }
 

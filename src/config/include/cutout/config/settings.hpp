@@ -22,7 +22,7 @@ struct Settings {
   int input_size = 1024;        // for model files without cutout.json
   int warmup_runs = 1;
   int http_threads = 8;
-  int queue_depth = 8;          // requests waiting for or running a forward pass
+  int queue_depth = 4;          // requests waiting for or running a forward pass
   std::size_t max_body_bytes = 32u * 1024u * 1024u;
   std::size_t max_pixels = 50'000'000;
   std::vector<std::string> cors_origins;  // exact origins, or "*"
@@ -39,6 +39,11 @@ struct Settings {
   std::string metrics_host = "127.0.0.1";
   int metrics_port = 0;        // /metrics on its own listener (e.g. 9464); 0: none
   bool metrics_public = false;  // also serve /metrics on the main port
+  // Memory budget and back-pressure (issue 14): what requests may hold together, in bytes (0: the
+  // container's memory limit, else the machine's, minus what the process holds once warmed up),
+  // and the longest a request waits for its forward pass (0: no limit).
+  std::size_t memory_budget_bytes = 0;
+  int max_queue_wait_ms = 10'000;
 };
 
 struct ParseOutcome {

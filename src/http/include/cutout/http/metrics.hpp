@@ -6,6 +6,9 @@
 //                                                         /remove-background (inference includes queue)
 //   cutout_inference_queue_depth / _capacity              requests inside the inference gate now
 //   cutout_inference_queue_rejections_total               503 queue_full answers
+//   cutout_inference_queue_timeouts_total                 503 queue_timeout answers
+//   cutout_memory_budget_bytes / _in_use_bytes            the memory budget and what is reserved now
+//   cutout_memory_budget_rejections_total                 503 busy answers
 //   cutout_readiness_phase{phase}                         1 for the current start-up phase, 0 others
 //   cutout_startup_milestone_seconds{milestone}           time since process start of each milestone
 //   cutout_model_info{name,mode,device,precision,input}   1, once loaded
@@ -26,6 +29,7 @@
 #include <tuple>
 #include <vector>
 
+#include "cutout/service/memory_budget.hpp"
 #include "cutout/service/model_loader.hpp"
 #include "cutout/service/readiness.hpp"
 
@@ -41,6 +45,7 @@ struct QueueStats {
   std::size_t inside = 0;
   std::size_t capacity = 0;
   std::uint64_t rejected = 0;
+  std::uint64_t timed_out = 0;
 };
 
 struct GpuMemory {
@@ -51,6 +56,7 @@ struct GpuMemory {
 struct MetricsSources {
   std::function<QueueStats()> queue;
   std::function<std::optional<GpuMemory>()> gpu_memory;  // null or nullopt: not on a GPU
+  std::function<service::BudgetStats()> memory_budget;    // null: no budget series
 };
 
 class Metrics {

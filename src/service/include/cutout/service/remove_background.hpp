@@ -8,6 +8,7 @@
 
 #include "cutout/imaging/decode.hpp"
 #include "cutout/imaging/encode.hpp"
+#include "cutout/service/memory_budget.hpp"
 #include "cutout/service/model_loader.hpp"
 #include "cutout/service/readiness.hpp"
 #include "cutout/service/request_options.hpp"
@@ -45,11 +46,13 @@ class BackgroundRemover {
  public:
   BackgroundRemover(const Readiness& readiness, const ModelLoader& loader,
                     engine::InferenceGate& gate, imaging::DecodeLimits limits,
-                    imaging::EncodeOptions encode_options);
+                    imaging::EncodeOptions encode_options, MemoryBudget* budget = nullptr);
 
   // Throws cutout::Error only: NotReady ("not_ready") while loading, ModelFailed
-  // ("model_failed") after a failed start, the decoder's errors, Overloaded ("queue_full") when
-  // the queue is full, Internal ("inference_failed", "image_processing_failed") when LibTorch or
+  // ("model_failed") after a failed start, Overloaded ("busy") when the request's estimated peak
+  // does not fit in `budget` now, PayloadTooLarge ("image_too_large") when it exceeds the whole
+  // budget (both before decoding), the decoder's errors, Overloaded ("queue_full",
+  // "queue_timeout") from the inference gate, Internal ("inference_failed", "image_processing_failed") when LibTorch or
   // OpenCV fail, with their message in Error::detail().
   RemoveBackgroundResult remove(std::string_view image_bytes,
                                 const RemoveBackgroundOptions& options) const;
@@ -62,6 +65,7 @@ class BackgroundRemover {
   engine::InferenceGate& gate_;
   imaging::DecodeLimits limits_;
   imaging::EncodeOptions encode_options_;
+  MemoryBudget* budget_;  // null: no budget (tests)
 };
 
 }  // namespace cutout::service
