@@ -14,6 +14,8 @@
 // The double index and accumulation were established by probing torch with one-hot and random
 // inputs (every variant with float sums or FMA differs on 25-60% of pixels); the test compares
 // against torch itself on many sizes, so a LibTorch that computes otherwise fails it.
+// Every operation must round as written: CMakeLists.txt builds this file with -ffp-contract=off, so
+// no compiler may fuse a multiply and an add into an FMA (one rounding instead of two).
 // Then tensor_pipeline's old tail: float * 255.0f, clamp to [0, 255], truncation to uint8.
 
 #include "cutout/engine/mask_upsample.hpp"
@@ -72,16 +74,32 @@ void upsample_mask(const float* probability, int h, int w, std::uint8_t* mask, i
   // ~16 K pixels per chunk: small enough to spread a 3 MP mask over every thread.
   const std::int64_t grain = std::max<std::int64_t>(1, 16384 / width);
   core::parallel_for(0, height, grain, [&](std::int64_t begin, std::int64_t end) {
+    // Per row: gather the four source values of each pixel, then one streaming loop of the
+    // arithmetic that the compiler vectorises (the gathers would stop it).
+    std::vector<float> taps(static_cast<std::size_t>(width) * 4);
+    float* x00 = taps.data();
+    float* x01 = x00 + width;
+    float* x10 = x01 + width;
+    float* x11 = x10 + width;
+    const float* w0 = cols.l0.data();
+    const float* w1 = cols.l1.data();
     for (std::int64_t y = begin; y < end; ++y) {
       const float* r0 = probability + static_cast<std::int64_t>(rows.i0[y]) * w;
       const float* r1 = probability + static_cast<std::int64_t>(rows.i1[y]) * w;
+      for (int x = 0; x < width; ++x) {
+        const std::int32_t a = cols.i0[x], b = cols.i1[x];
+        x00[x] = r0[a];
+        x01[x] = r0[b];
+        x10[x] = r1[a];
+        x11[x] = r1[b];
+      }
       const float h0 = rows.l0[y], h1 = rows.l1[y];
       std::uint8_t* out = mask + y * width;
       for (int x = 0; x < width; ++x) {
-        const std::int32_t a = cols.i0[x], b = cols.i1[x];
-        const float w0 = cols.l0[x], w1 = cols.l1[x];
-        const double sum = static_cast<double>(h0 * w0) * r0[a] + static_cast<double>(h0 * w1) * r0[b] +
-                           static_cast<double>(h1 * w0) * r1[a] + static_cast<double>(h1 * w1) * r1[b];
+        const double sum = static_cast<double>(h0 * w0[x]) * x00[x] +
+                           static_cast<double>(h0 * w1[x]) * x01[x] +
+                           static_cast<double>(h1 * w0[x]) * x10[x] +
+                           static_cast<double>(h1 * w1[x]) * x11[x];
         out[x] = to_mask_byte(static_cast<float>(sum));
       }
     }
