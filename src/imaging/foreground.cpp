@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "cutout/core/error.hpp"
+#include "cutout/core/parallel.hpp"
 
 namespace cutout::imaging {
 namespace {
@@ -283,21 +284,27 @@ class Estimator {
     const auto in = [lo, span](std::uint8_t a) -> std::uint8_t {
       return static_cast<std::uint8_t>(a - lo - 1) < span;
     };
-    for (int y = 0; y < level.h; ++y) {
-      const std::uint8_t* row = alpha_.ptr<std::uint8_t>(sy(k, y));
-      std::uint8_t* tile_row = &seeds[static_cast<std::size_t>(y / T) * level.tiles_x];
-      for (int tx = 0; tx < level.tiles_x; ++tx) {
-        if (tile_row[tx]) continue;
-        const int x_end = std::min(level.w, (tx + 1) * T);
-        std::uint8_t any = 0;
-        if (k == 0) {
-          for (int x = tx * T; x < x_end; ++x) any |= in(row[x]);
-        } else {
-          for (int x = tx * T; x < x_end; ++x) any |= in(row[sx(k, x)]);
+    // Tile rows split across the shared pool: each writes only its own seeds, and a seed is an
+    // OR over its pixels, so the split changes nothing. On level 0 this is a full-size pass.
+    core::parallel_for(0, level.tiles_y, std::max(1, 4096 / std::max(level.w, 1)),
+                       [&](std::int64_t ty_begin, std::int64_t ty_end) {
+      const int y_end = std::min(level.h, static_cast<int>(ty_end) * T);
+      for (int y = static_cast<int>(ty_begin) * T; y < y_end; ++y) {
+        const std::uint8_t* row = alpha_.ptr<std::uint8_t>(sy(k, y));
+        std::uint8_t* tile_row = &seeds[static_cast<std::size_t>(y / T) * level.tiles_x];
+        for (int tx = 0; tx < level.tiles_x; ++tx) {
+          if (tile_row[tx]) continue;
+          const int x_end = std::min(level.w, (tx + 1) * T);
+          std::uint8_t any = 0;
+          if (k == 0) {
+            for (int x = tx * T; x < x_end; ++x) any |= in(row[x]);
+          } else {
+            for (int x = tx * T; x < x_end; ++x) any |= in(row[sx(k, x)]);
+          }
+          tile_row[tx] = any;
         }
-        tile_row[tx] = any;
       }
-    }
+    });
   }
 
   // F at level k's pixel (x, y): the tile's own value if the level sweeps it, else the coarser

@@ -7,6 +7,7 @@ set(CUTOUT_IMAGING_TEST_SOURCES
   ${CMAKE_CURRENT_LIST_DIR}/colour_profile_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/colour_files.cpp
   ${CMAKE_CURRENT_LIST_DIR}/compose_test.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/compose_parallel_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/foreground_test.cpp
   ${CMAKE_CURRENT_LIST_DIR}/encode_test.cpp
 )

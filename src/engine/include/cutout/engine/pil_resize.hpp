@@ -30,6 +30,14 @@ ResampleCoefficients pil_bilinear_coefficients(int in_size, int out_size);
 // On the CPU it runs Pillow's loops over the bytes; elsewhere the tensor-op version below.
 torch::Tensor pil_bilinear_resize(const torch::Tensor& image, int height, int width);
 
+// The CPU path of the model input: `bgr` is uint8 interleaved [in_height, in_width, 3] rows
+// `row_bytes` apart, in B, G, R order; returns a CPU uint8 [3, height, width] in B, G, R order, or
+// R, G, B when `rgb`. Bit for bit pil_bilinear_resize of the [C, H, W] planes, without making them:
+// fixed-length tap windows, rows split across core::parallel_for (pil_resize_interleaved.cpp).
+torch::Tensor pil_bilinear_resize_interleaved(const std::uint8_t* bgr, int in_height, int in_width,
+                                              std::int64_t row_bytes, bool rgb, int height,
+                                              int width);
+
 // The same result with integer tensor ops, for devices other than the CPU (public for the test
 // that holds the two versions equal).
 torch::Tensor pil_bilinear_resize_with_tensor_ops(const torch::Tensor& image, int height,

@@ -17,7 +17,13 @@ torch::Tensor make_model_input(const torch::Tensor& bgr, const ModelMetadata& me
                                const torch::Device& device, torch::ScalarType dtype);
 
 // `probability` is [1, 1, h, w] in [0, 1] on any device. Returns a contiguous CPU uint8 tensor
-// [height, width].
+// [height, width]. On the CPU: engine/mask_upsample (parallel, the same bytes); elsewhere the torch
+// ops below on the device.
 torch::Tensor mask_to_image_size(const torch::Tensor& probability, int height, int width);
+
+// The same with torch ops (interpolate, *255, clamp, truncate) on the probability's device: the
+// path for GPUs, and the reference the CPU pass is tested against.
+torch::Tensor mask_to_image_size_with_torch(const torch::Tensor& probability, int height,
+                                            int width);
 
 }  // namespace cutout::engine
