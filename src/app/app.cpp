@@ -17,6 +17,7 @@
 #include "cutout/imaging/encode.hpp"
 #include "cutout/service/model_loader.hpp"
 #include "cutout/service/remove_background.hpp"
+#include "cpu_threads.hpp"
 
 namespace cutout::app {
 namespace {
@@ -39,6 +40,7 @@ std::optional<http::GpuMemory> gpu_memory(const service::ModelLoader& loader) {
 // it, and destroyed in reverse (the server stops before what it serves goes away).
 struct App::Parts {
   config::Settings settings;
+  int cpu_threads;  // the pool's and LibTorch's, set before anything runs
   service::Readiness readiness;
   service::ModelLoader loader;
   engine::InferenceGate gate;
@@ -51,6 +53,7 @@ struct App::Parts {
 
   Parts(config::Settings s, std::unique_ptr<httplib::Server> library_server)
       : settings(std::move(s)),
+        cpu_threads(configure_cpu_threads(settings.cpu_threads)),
         loader(readiness, service::LoadPlan{settings.model_path, settings.device, settings.precision,
                                             settings.input_size, settings.warmup_runs}),
         gate(static_cast<std::size_t>(settings.queue_depth)),
