@@ -16,7 +16,7 @@ namespace cutout::app {
 int configure_cpu_threads(int setting) {
   core::CpuBudget budget;
   if (setting > 0) {
-    budget = core::CpuBudget{setting, "--cpu-threads"};
+    budget = core::CpuBudget{setting, "--cpu-threads (or CUTOUT_CPU_THREADS)"};
   } else {
     budget = core::usable_cpus();
   }
