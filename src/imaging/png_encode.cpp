@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <cstring>
+#include <memory>
 #include <vector>
 
 #include <zlib.h>
@@ -73,6 +73,7 @@ void deflate_strips(const cv::Mat& image, int level, std::vector<Strip>& strips,
   const int prime_rows = static_cast<int>((kWindow + row_bytes - 1) / row_bytes);
   z_stream z{};
   if (deflateInit2(&z, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK) fail("deflateInit2");
+  const std::unique_ptr<z_stream, int (*)(z_stream*)> release(&z, deflateEnd);
   std::vector<unsigned char> rows;
   for (std::int64_t i = begin; i < end; ++i) {
     Strip& strip = strips[static_cast<std::size_t>(i)];
@@ -116,7 +117,6 @@ void deflate_strips(const cv::Mat& image, int level, std::vector<Strip>& strips,
     strip.crc = crc32_z(crc32(0, nullptr, 0), reinterpret_cast<const Bytef*>(strip.deflated.data()),
                         strip.deflated.size());
   }
-  deflateEnd(&z);
 }
 
 void append_bytes(std::string& out, const unsigned char* bytes, std::size_t size) {
@@ -158,6 +158,8 @@ std::string encode_png(const cv::Mat& image, int level, std::size_t strip_bytes)
   }
   level = std::clamp(level, 0, 9);
   const std::size_t row_bytes = static_cast<std::size_t>(image.cols) * channels + 1;
+  // zlib counts a call's bytes in 32 bits; a strip holds at least one row and its priming.
+  if (row_bytes > (std::size_t{1} << 30)) fail("a row of over 1 GiB");
   const int rows_per_strip =
       static_cast<int>(std::clamp<std::size_t>(strip_bytes / row_bytes, 1, static_cast<std::size_t>(image.rows)));
   std::vector<Strip> strips(static_cast<std::size_t>((image.rows + rows_per_strip - 1) / rows_per_strip));
