@@ -78,7 +78,7 @@ RUN apt-pin "${DEBIAN_SNAPSHOT}" \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
       g++ cmake ninja-build pkg-config \
       libtorch-dev libopencv-dev libcpp-httplib-dev nlohmann-json3-dev libspdlog-dev libcli11-dev \
-      libjpeg-dev liblcms2-dev zlib1g-dev \
+      libjpeg-dev liblcms2-dev zlib1g-dev libwebp-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # What the configure and build read: CMakeLists.txt includes bench/gpu/engine_bench.cmake (its tools are
@@ -104,7 +104,7 @@ RUN apt-pin "${DEBIAN_SNAPSHOT}" \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
       libtorch1.13 libopenblas0-pthread \
       libopencv-core406 libopencv-imgproc406 libopencv-imgcodecs406 \
-      libjpeg62-turbo liblcms2-2 zlib1g \
+      libjpeg62-turbo liblcms2-2 zlib1g libwebp7 \
       libcpp-httplib0.11 libspdlog1.10 libfmt9 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid "${APP_UID}" --user-group --no-create-home --shell /usr/sbin/nologin cutout
@@ -135,7 +135,7 @@ RUN apt-pin "${UBUNTU_SNAPSHOT}" \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
       ca-certificates curl unzip g++ cmake ninja-build pkg-config \
       libopencv-dev libcpp-httplib-dev nlohmann-json3-dev libspdlog-dev libcli11-dev \
-      libjpeg-dev liblcms2-dev zlib1g-dev \
+      libjpeg-dev liblcms2-dev zlib1g-dev libwebp-dev \
  && rm -rf /var/lib/apt/lists/*
 RUN if ! echo "${LIBTORCH_SHA256}" | grep -Eqx '[0-9a-f]{64}'; then \
       echo "LIBTORCH_SHA256 must be the archive's sha256 (64 hex digits), got '${LIBTORCH_SHA256}': see docs/deploy.md" >&2; \

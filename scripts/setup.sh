@@ -31,6 +31,7 @@ packages=(
   libtorch-dev libopenblas0-pthread       # LibTorch 1.13 (CPU); OpenBLAS instead of the reference BLAS
   libopencv-dev libcpp-httplib-dev nlohmann-json3-dev libspdlog-dev libcli11-dev
   libjpeg-dev liblcms2-dev zlib1g-dev     # JPEG decoding with its warnings, ICC profiles to sRGB
+  libwebp-dev                             # WebP encoding with libwebp's own settings
   libgtest-dev libgmock-dev
   python3 python3-torch python3-numpy python3-pil python3-onnx   # model export and test fixtures
 )

@@ -1,7 +1,9 @@
 // Decode time of a 12 MP photo-like JPEG: cutout's decode_image against what it replaced
 // (cv::imdecode with IMREAD_UNCHANGED, which was the whole of the old JPEG path), interleaved so
 // both see the same machine load; then decode_image on the same pixels tagged Display P3 (the
-// lcms2 conversion to sRGB included). Prints medians in milliseconds.
+// lcms2 conversion to sRGB included); then what decode_image adds to its decoders: libjpeg alone
+// (detail::decode_jpeg) against decode_image on the JPEG, and cv::imdecode against decode_image on
+// a BGRA PNG of the same pixels (the split into BGR and alpha). Prints medians in milliseconds.
 //
 //   cutout-decode-bench [RUNS]   (default 9)
 
@@ -17,6 +19,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "cutout/imaging/decode.hpp"
+#include "imaging/jpeg_decode.hpp"
 
 namespace {
 
@@ -94,5 +97,23 @@ int main(int argc, char** argv) {
   std::printf("  cv::imdecode (before)        %8.1f\n", median(opencv));
   std::printf("  decode_image (after)         %8.1f\n", median(cutout));
   std::printf("  decode_image, Display P3     %8.1f\n", median(cutout_p3));
+
+  cv::Mat bgra;
+  cv::cvtColor(cutout::imaging::decode_image(jpeg, limits).bgr, bgra, cv::COLOR_BGR2BGRA);
+  cv::imencode(".png", bgra, encoded, {cv::IMWRITE_PNG_STRATEGY, cv::IMWRITE_PNG_STRATEGY_DEFAULT});
+  const std::string png(encoded.begin(), encoded.end());
+  const cv::Mat png_buffer(1, static_cast<int>(png.size()), CV_8UC1, const_cast<char*>(png.data()));
+  std::vector<double> libjpeg, jpeg_image, png_opencv, png_image;
+  for (int i = 0; i < runs; ++i) {
+    libjpeg.push_back(time_ms([&] { cutout::imaging::detail::decode_jpeg(jpeg); }));
+    jpeg_image.push_back(time_ms([&] { cutout::imaging::decode_image(jpeg, limits); }));
+    png_opencv.push_back(time_ms([&] { cv::imdecode(png_buffer, cv::IMREAD_UNCHANGED); }));
+    png_image.push_back(time_ms([&] { cutout::imaging::decode_image(png, limits); }));
+  }
+  std::printf("what decode_image adds (same rounds, median ms):\n");
+  std::printf("  JPEG: libjpeg alone          %8.1f\n", median(libjpeg));
+  std::printf("  JPEG: decode_image           %8.1f\n", median(jpeg_image));
+  std::printf("  BGRA PNG (%zu bytes): cv::imdecode %8.1f\n", png.size(), median(png_opencv));
+  std::printf("  BGRA PNG: decode_image       %8.1f\n", median(png_image));
   return 0;
 }

@@ -19,6 +19,7 @@
 #include "cutout/service/memory_limit.hpp"
 #include "cutout/service/model_loader.hpp"
 #include "cutout/service/remove_background.hpp"
+#include "cpu_threads.hpp"
 
 namespace cutout::app {
 namespace {
@@ -59,6 +60,7 @@ std::uint64_t memory_budget_bytes(std::size_t configured) {
 // it, and destroyed in reverse (the server stops before what it serves goes away).
 struct App::Parts {
   config::Settings settings;
+  int cpu_threads;  // the pool's and LibTorch's, set before anything runs
   service::Readiness readiness;
   service::ModelLoader loader;
   engine::InferenceGate gate;
@@ -72,6 +74,7 @@ struct App::Parts {
 
   Parts(config::Settings s, std::unique_ptr<httplib::Server> library_server)
       : settings(std::move(s)),
+        cpu_threads(configure_cpu_threads(settings.cpu_threads)),
         loader(readiness, service::LoadPlan{settings.model_path, settings.device, settings.precision,
                                             settings.input_size, settings.warmup_runs}),
         gate(static_cast<std::size_t>(settings.queue_depth),

@@ -47,6 +47,7 @@ ParseOutcome parse_settings(int argc, const char* const* argv) {
   ParseOutcome outcome;
   Settings& s = outcome.settings;
   std::string device = "auto", precision = "auto", log_format = "json", cors;
+  std::string cpu_threads = s.cpu_threads > 0 ? std::to_string(s.cpu_threads) : "auto";
   std::string allow_headers = join(s.cors_allow_headers);
 
   CLI::App app{"cutout-server: removes image backgrounds over HTTP (InSPyReNet/ISNet, LibTorch)",
@@ -68,6 +69,11 @@ ParseOutcome parse_settings(int argc, const char* const* argv) {
       ->envname("CUTOUT_WARMUP_RUNS")->check(CLI::Range(0, 10));
   app.add_option("--http-threads", s.http_threads, "HTTP worker threads")
       ->envname("CUTOUT_HTTP_THREADS")->check(CLI::Range(1, 256));
+  app.add_option("--cpu-threads", cpu_threads,
+                 "Threads for the CPU stages and LibTorch's CPU work: auto (the container's CPU "
+                 "quota and affinity) or 1-1024")
+      ->envname("CUTOUT_CPU_THREADS")
+      ->check(CLI::IsMember({"auto"}) | CLI::Range(1, 1024));
   app.add_option("--queue-depth", s.queue_depth,
                  "Requests allowed to wait for or run a forward pass; more get 503")
       ->envname("CUTOUT_QUEUE_DEPTH")->check(CLI::Range(1, 1024));
@@ -145,6 +151,7 @@ ParseOutcome parse_settings(int argc, const char* const* argv) {
                                           {"fp16", PrecisionSetting::Fp16}},
                                          precision);
   s.log_format = log_format == "json" ? LogFormat::Json : LogFormat::Text;
+  s.cpu_threads = cpu_threads == "auto" ? 0 : std::stoi(cpu_threads);
   s.cors_origins = split_origins(cors);
   s.cors_allow_headers = split_list(allow_headers);
   std::string problem;

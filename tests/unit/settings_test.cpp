@@ -27,7 +27,8 @@ class SettingsTest : public ::testing::Test {
                                          "CUTOUT_TRUSTED_PROXY_HOPS", "CUTOUT_METRICS_PORT",
                                          "CUTOUT_METRICS_HOST", "CUTOUT_METRICS_PUBLIC",
                                          "CUTOUT_QUEUE_DEPTH", "CUTOUT_HTTP_THREADS",
-                                         "CUTOUT_MEMORY_BUDGET_BYTES", "CUTOUT_MAX_QUEUE_WAIT_MS"};
+                                         "CUTOUT_MEMORY_BUDGET_BYTES", "CUTOUT_MAX_QUEUE_WAIT_MS",
+                                         "CUTOUT_CPU_THREADS"};
 };
 
 TEST_F(SettingsTest, DefaultsAreTheDocumentedOnes) {
@@ -121,6 +122,24 @@ TEST_F(SettingsTest, BackPressureAndMemoryBudgetDefaultsFlagsAndEnvironment) {
                            "CUTOUT_MAX_QUEUE_WAIT_MS", "10000"}) {
     EXPECT_NE(out.output.find(text), std::string::npos) << text;
   }
+}
+
+TEST_F(SettingsTest, CpuThreadsAreAutoOrACount) {
+  auto out = parse({});
+  ASSERT_FALSE(out.exit_now) << out.output;
+  EXPECT_EQ(out.settings.cpu_threads, 0);  // auto: from the cgroup quota
+  EXPECT_EQ(parse({"--cpu-threads", "auto"}).settings.cpu_threads, 0);
+  EXPECT_EQ(parse({"--cpu-threads", "3"}).settings.cpu_threads, 3);
+  setenv("CUTOUT_CPU_THREADS", "6", 1);
+  EXPECT_EQ(parse({}).settings.cpu_threads, 6);
+  EXPECT_EQ(parse({"--cpu-threads", "auto"}).settings.cpu_threads, 0);  // the flag wins
+  unsetenv("CUTOUT_CPU_THREADS");
+  for (const char* bad : {"0", "-2", "1025", "two", "1.5", ""}) {
+    out = parse({"--cpu-threads", bad});
+    EXPECT_TRUE(out.exit_now) << bad;
+    EXPECT_EQ(out.exit_code, 2) << bad;
+  }
+  EXPECT_NE(parse({"--help"}).output.find("CUTOUT_CPU_THREADS"), std::string::npos);
 }
 
 TEST_F(SettingsTest, Fp16OnCpuIsRefusedAtStartWithTheReason) {

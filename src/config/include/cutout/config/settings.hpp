@@ -22,6 +22,9 @@ struct Settings {
   int input_size = 1024;        // for model files without cutout.json
   int warmup_runs = 1;
   int http_threads = 8;
+  // Threads of the CPU stages' pool and of LibTorch's intra-op work; 0 (auto): the CPUs the
+  // container may use (cgroup CPU quota, affinity: core/cpu_quota.hpp).
+  int cpu_threads = 0;
   int queue_depth = 4;          // requests waiting for or running a forward pass
   std::size_t max_body_bytes = 32u * 1024u * 1024u;
   std::size_t max_pixels = 50'000'000;

@@ -1,6 +1,7 @@
 #pragma once
-// Encoding the result. Defaults favour speed: a 12 MP RGBA PNG at zlib's default level takes 4x as
-// long as level 1 with the SUB filter, whose files are ~30% larger (docs/performance.md, "PNG").
+// Encoding the result. Defaults favour speed: PNG with the SUB filter at zlib level 1, deflated in
+// strips across the worker pool; WebP at libwebp's fastest method (docs/performance.md, "PNG",
+// "WebP").
 
 #include <string>
 
@@ -11,8 +12,8 @@ namespace cutout::imaging {
 enum class OutputFormat { Png, Webp, Jpeg };
 
 struct EncodeOptions {
-  int png_compression = 1;  // zlib level 0..9; 1 uses the SUB filter alone (fast), others adaptive
-  int webp_quality = 90;    // 1..100; above 100 means lossless in OpenCV
+  int png_compression = 1;  // zlib level 0..9, every row with the SUB filter
+  int webp_quality = 90;    // 1..100; above 100 means lossless
   int jpeg_quality = 90;    // 1..100
 };
 
