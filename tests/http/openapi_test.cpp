@@ -252,6 +252,11 @@ TEST(OpenApi, EveryDocumentedStatusAndErrorTypeIsReachable) {
   one_slot.queue_depth = 1;
   InProcessServer busy(one_slot);
   busy.load();
+  config::Settings one_ms = test_settings();
+  one_ms.decode_timeout_ms = 1;
+  InProcessServer timed(one_ms);
+  timed.load();
+  const std::string large_jpeg = cutout::testing::encode_as(cutout::testing::make_picture(4000, 3000), ".jpg");
   const json doc = fetch_document(ready);
   const std::string image = picture();
   const std::string long_query = "?format=" + std::string(9000, 'a');
@@ -278,6 +283,8 @@ TEST(OpenApi, EveryDocumentedStatusAndErrorTypeIsReachable) {
       {{"/remove-background", "post", 400, "unknown_parameter"}, post_image(ready, "?size=1")},
       {{"/remove-background", "post", 400, "invalid_image"},
        [&] { return c.Post("/remove-background", std::string("\x89PNG\r\n\x1a\n garbage", 17), "image/png"); }},
+      {{"/remove-background", "post", 400, "decode_timeout"},
+       [&] { return client(timed).Post("/remove-background", large_jpeg, "image/jpeg"); }},
       {{"/remove-background", "post", 400, "missing_image"}, [&] { return c.Post("/remove-background", "", "image/png"); }},
       {{"/remove-background", "post", 400, "invalid_multipart"},
        [&] { return c.Post("/remove-background", "garbage", "multipart/form-data; boundary=xyz"); }},
