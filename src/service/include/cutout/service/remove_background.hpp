@@ -43,21 +43,23 @@ struct RemoveBackgroundResult {
 
 class BackgroundRemover {
  public:
-  BackgroundRemover(const Readiness& readiness, const ModelLoader& loader,
+  BackgroundRemover(Readiness& readiness, const ModelLoader& loader,
                     engine::InferenceGate& gate, imaging::DecodeLimits limits,
                     imaging::EncodeOptions encode_options);
 
   // Throws cutout::Error only: NotReady ("not_ready") while loading, ModelFailed
   // ("model_failed") after a failed start, the decoder's errors, Overloaded ("queue_full") when
   // the queue is full, Internal ("inference_failed", "image_processing_failed") when LibTorch or
-  // OpenCV fail, with their message in Error::detail().
+  // OpenCV fail, with their message in Error::detail(), and "inference_failed" too when the
+  // model's answer holds NaN or Inf. An inference failure before any forward pass has succeeded
+  // (--warmup-runs 0) also turns the readiness Failed (Readiness::fail_unproven).
   RemoveBackgroundResult remove(std::string_view image_bytes,
                                 const RemoveBackgroundOptions& options) const;
 
  private:
   RemoveBackgroundResult run(std::string_view image_bytes, const RemoveBackgroundOptions& options) const;
 
-  const Readiness& readiness_;
+  Readiness& readiness_;  // an unproven model's first failed forward pass turns it Failed
   const ModelLoader& loader_;
   engine::InferenceGate& gate_;
   imaging::DecodeLimits limits_;
