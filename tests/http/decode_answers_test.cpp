@@ -68,10 +68,12 @@ TEST(DecodeAnswers, DisplayP3CutOutCarriesSrgbColours) {
   EXPECT_NEAR(pixel[0], 0, 1);
 }
 
-// The decode deadline from the settings: a 1 ms budget stops a 12 MP JPEG with a clear 400.
+// The decode deadline from the settings: a 1 ms budget stops a 12 MP JPEG (2.8 MB) with a clear 400.
 TEST(DecodeDeadlineHttp, APassedDeadlineIs400DecodeTimeout) {
   auto settings = cutout::testing::test_settings("tiny.pt");
   settings.decode_timeout_ms = 1;
+  settings.max_body_bytes = 32u << 20;
+  settings.max_pixels = 50'000'000;
   cutout::testing::InProcessServer s(settings);
   s.load();
   const std::string jpeg = cutout::testing::encode_as(cutout::testing::make_picture(4000, 3000), ".jpg");

@@ -254,6 +254,8 @@ TEST(OpenApi, EveryDocumentedStatusAndErrorTypeIsReachable) {
   busy.load();
   config::Settings one_ms = test_settings();
   one_ms.decode_timeout_ms = 1;
+  one_ms.max_body_bytes = 32u << 20;  // the 12 MP JPEG below is 2.8 MB
+  one_ms.max_pixels = 50'000'000;
   InProcessServer timed(one_ms);
   timed.load();
   const std::string large_jpeg = cutout::testing::encode_as(cutout::testing::make_picture(4000, 3000), ".jpg");

@@ -75,7 +75,9 @@ TEST(ModelOutputHttp, NanInTheAnswerIsA500NotAnEmptyMask) {
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 500) << res->body;
   EXPECT_EQ(json::parse(res->body)["error"]["type"], "inference_failed") << res->body;
-  const std::string picture = cutout::testing::encode_as(cutout::testing::make_picture(48, 48), ".png");
+  cv::Mat blue_and_red(48, 48, CV_8UC3, cv::Scalar(255, 0, 0));  // BGR: no white pixel, no NaN
+  blue_and_red(cv::Rect(0, 0, 24, 48)).setTo(cv::Scalar(0, 0, 255));
+  const std::string picture = cutout::testing::encode_as(blue_and_red, ".png");
   res = client(s).Post("/remove-background", picture, "image/png");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 200);
