@@ -80,7 +80,7 @@ struct App::Parts {
         gate(static_cast<std::size_t>(settings.queue_depth),
              std::chrono::milliseconds(settings.max_queue_wait_ms)),
         memory_budget([configured = settings.memory_budget_bytes] { return memory_budget_bytes(configured); }),
-        remover(readiness, loader, gate, imaging::DecodeLimits{settings.max_pixels},
+        remover(readiness, loader, gate, imaging::DecodeLimits{settings.max_pixels, std::chrono::milliseconds(settings.decode_timeout_ms)},
                 imaging::EncodeOptions{}, &memory_budget),
         metrics(readiness, loader,
                 http::MetricsSources{[this] { return http::QueueStats{gate.inside(), gate.capacity(), gate.rejected(),

@@ -81,6 +81,9 @@ ParseOutcome parse_settings(int argc, const char* const* argv) {
       ->envname("CUTOUT_MAX_BODY_BYTES")->check(CLI::Range(std::size_t{1024}, std::size_t{1} << 31));
   app.add_option("--max-pixels", s.max_pixels, "Largest image (width x height) accepted")
       ->envname("CUTOUT_MAX_PIXELS")->check(CLI::Range(std::size_t{1}, std::size_t{1} << 31));
+  app.add_option("--decode-timeout-ms", s.decode_timeout_ms,
+                 "Longest decode of one upload before it is stopped (400 decode_timeout); 0: none")
+      ->envname("CUTOUT_DECODE_TIMEOUT_MS")->check(CLI::Range(0, 600'000));
   app.add_option("--cors-origin", cors,
                  "Comma-separated origins allowed by CORS (exact, e.g. https://app.example.com; * for any)")
       ->envname("CUTOUT_CORS_ORIGIN");

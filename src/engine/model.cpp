@@ -1,5 +1,6 @@
 #include "cutout/engine/model.hpp"
 
+#include <filesystem>
 #include <fstream>
 
 #include <ATen/Context.h>
@@ -65,7 +66,15 @@ Model::Model(torch::jit::Module module, ModelMetadata metadata, std::optional<Go
 
 Model Model::load(const std::string& path, const torch::Device& device, torch::ScalarType dtype,
                   int default_input_size) {
-  // torch::jit::load's own message for a missing file is a long backtrace; say it plainly.
+  // torch::jit::load's own message for a missing file is a long backtrace; say it plainly. Only a
+  // regular file (or a link to one) is opened: opening a FIFO blocks until a writer comes, so the
+  // start would hang in "loading_model" for ever instead of failing.
+  std::error_code status_error;
+  const auto status = std::filesystem::status(path, status_error);
+  if (!status_error && std::filesystem::exists(status) && !std::filesystem::is_regular_file(status)) {
+    throw Error(ErrorKind::Internal, "model_load_failed",
+                "model file is not a regular file (a FIFO, socket, device or directory): " + path);
+  }
   if (!std::ifstream(path).good()) {
     throw Error(ErrorKind::Internal, "model_load_failed", "model file not readable: " + path);
   }

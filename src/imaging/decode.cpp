@@ -15,11 +15,13 @@
 #include <opencv2/imgproc.hpp>
 
 #include "colour_profile.hpp"
+#include "decode_deadline.hpp"
 #include "cutout/core/error.hpp"
 #include "cutout/logging/logging.hpp"
 #include "cutout/imaging/exif.hpp"
 #include "icc_profile.hpp"
 #include "jpeg_decode.hpp"
+#include "tiff_layout.hpp"
 #include "zeroed_allocator.hpp"
 
 namespace cutout::imaging {
@@ -34,6 +36,20 @@ void check_pixels(std::uint64_t width, std::uint64_t height, const DecodeLimits&
     throw Error(ErrorKind::PayloadTooLarge, "image_too_large",
                 "the image is " + std::to_string(width) + "x" + std::to_string(height) + " (" +
                     std::to_string(width * height) + " pixels); the limit is " +
+                    std::to_string(limits.max_pixels) + " pixels");
+  }
+}
+
+// A TIFF's tile or strip is a second buffer the size of its declared geometry, allocated before
+// any pixel is read: held to the same limit as the image.
+void check_tiff_chunk(std::string_view bytes, ImageSize size, const DecodeLimits& limits) {
+  const auto chunk = detail::tiff_chunk(bytes, size);
+  if (!chunk) throw_invalid("the tiff header's tile size is missing, zero or malformed");
+  if (chunk->pixels() > limits.max_pixels) {
+    throw Error(ErrorKind::PayloadTooLarge, "image_too_large",
+                std::string("the tiff image's ") + (chunk->tiled ? "tiles" : "strips") + " are " +
+                    std::to_string(chunk->width) + "x" + std::to_string(chunk->height) + " (" +
+                    std::to_string(chunk->pixels()) + " pixels); the limit is " +
                     std::to_string(limits.max_pixels) + " pixels");
   }
 }
@@ -89,10 +105,12 @@ DecodedImage decode_image(std::string_view bytes, const DecodeLimits& limits) {
   const auto size = read_image_size(bytes, format);
   if (!size) throw_invalid("the " + to_string(format) + " header is truncated or malformed");
   check_pixels(size->width, size->height, limits);
+  if (format == ImageFormat::Tiff) check_tiff_chunk(bytes, *size, limits);
   if (bytes.size() > INT_MAX) {  // cv::Mat counts columns in an int
     throw Error(ErrorKind::PayloadTooLarge, "image_too_large", "the file is over 2 GiB");
   }
 
+  const detail::DecodeDeadline deadline(limits.deadline);
   DecodedImage result;
   result.format = format;
   try {
@@ -100,7 +118,7 @@ DecodedImage decode_image(std::string_view bytes, const DecodeLimits& limits) {
     bool gray = false;
     detail::ProfileOutcome profile;
     if (format == ImageFormat::Jpeg) {
-      detail::JpegPixels jpeg = detail::decode_jpeg(bytes);
+      detail::JpegPixels jpeg = detail::decode_jpeg(bytes, deadline);
       check_pixels(static_cast<std::uint64_t>(jpeg.pixels.cols),
                    static_cast<std::uint64_t>(jpeg.pixels.rows), limits);
       if (jpeg.pixels.channels() == 4) {
@@ -119,6 +137,7 @@ DecodedImage decode_image(std::string_view bytes, const DecodeLimits& limits) {
       // imdecode allocate through it, so with the zeroed allocator.
       cv::Mat raw = detail::zeroed_mat();
       cv::imdecode(buffer, cv::IMREAD_UNCHANGED, &raw);
+      deadline.check("after the " + to_string(format) + " decode");
       if (raw.empty()) throw_invalid("the " + to_string(format) + " image could not be decoded");
       check_pixels(static_cast<std::uint64_t>(raw.cols), static_cast<std::uint64_t>(raw.rows),
                    limits);
@@ -126,12 +145,14 @@ DecodedImage decode_image(std::string_view bytes, const DecodeLimits& limits) {
       icc = detail::read_icc_profile(bytes, format);
       gray = raw.channels() <= 2;
     }
+    deadline.check("before the colour conversion");
     if (!icc.empty()) profile = detail::convert_to_srgb(result.bgr, icc, gray);
     if (profile.kind == detail::ProfileOutcome::Kind::Ignored) {
       log_event(spdlog::level::warn, "colour profile ignored",
                 {{"format", to_string(format)}, {"reason", profile.note}});
     }
 
+    deadline.check("before the orientation");
     const int orientation = read_exif_orientation(bytes);
     result.bgr = apply_exif_orientation(result.bgr, orientation);
     if (!result.alpha.empty()) result.alpha = apply_exif_orientation(result.alpha, orientation);

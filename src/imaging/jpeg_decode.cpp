@@ -1,5 +1,8 @@
 // libjpeg reports errors through a longjmp from its error manager. The two functions that call
 // setjmp (read_header, read_rows) hold no C++ objects with destructors, so the jump skips none.
+// The progress monitor, which libjpeg calls before each row batch and, while it reads a
+// progressive file's scans, once per row of blocks, jumps the same way for the scan limit and the
+// decode deadline: both are enforced while decoding, not after.
 
 #include "jpeg_decode.hpp"
 
@@ -30,6 +33,12 @@ struct ErrorManager {
   char message[JMSG_LENGTH_MAX];
 };
 
+struct ProgressMonitor {
+  jpeg_progress_mgr base;  // first, so cinfo->progress can be cast back to this
+  const DecodeDeadline* deadline;
+  bool timed_out = false;
+};
+
 // The warnings after which every pixel still comes from the file.
 bool harmless_warning(int code) {
   return code == JWRN_EXTRANEOUS_DATA || code == JWRN_BOGUS_ICC || code == JWRN_JFIF_MAJOR ||
@@ -51,10 +60,15 @@ void on_message(j_common_ptr cinfo, int level) {
 
 void on_progress(j_common_ptr cinfo) {
   auto* dinfo = reinterpret_cast<j_decompress_ptr>(cinfo);
+  auto* errors = reinterpret_cast<ErrorManager*>(cinfo->err);
   if (dinfo->input_scan_number > kMaxScans) {
-    auto* errors = reinterpret_cast<ErrorManager*>(cinfo->err);
     std::snprintf(errors->message, sizeof errors->message,
                   "the progressive JPEG has more than %d scans", kMaxScans);
+    std::longjmp(errors->jump, 1);
+  }
+  auto* monitor = reinterpret_cast<ProgressMonitor*>(cinfo->progress);
+  if (monitor->deadline->passed()) {
+    monitor->timed_out = true;
     std::longjmp(errors->jump, 1);
   }
 }
@@ -104,16 +118,16 @@ bool read_rows(j_decompress_ptr cinfo, unsigned char* pixels, std::size_t step) 
 
 }  // namespace
 
-JpegPixels decode_jpeg(std::string_view bytes) {
+JpegPixels decode_jpeg(std::string_view bytes, const DecodeDeadline& deadline) {
   jpeg_decompress_struct cinfo{};
   ErrorManager errors{};
   cinfo.err = jpeg_std_error(&errors.base);
   errors.base.error_exit = on_error;
   errors.base.emit_message = on_message;
-  jpeg_progress_mgr progress{};
-  progress.progress_monitor = on_progress;
+  ProgressMonitor progress{{}, &deadline};
+  progress.base.progress_monitor = on_progress;
   jpeg_create_decompress(&cinfo);
-  cinfo.progress = &progress;
+  cinfo.progress = &progress.base;
   const std::unique_ptr<jpeg_decompress_struct, void (*)(jpeg_decompress_struct*)> guard(
       &cinfo, [](jpeg_decompress_struct* c) { jpeg_destroy_decompress(c); });
 
@@ -124,6 +138,7 @@ JpegPixels decode_jpeg(std::string_view bytes) {
     result.icc_profile.assign(reinterpret_cast<const char*>(icc.data), icc.size);
     std::free(icc.data);
   }
+  if (progress.timed_out) deadline.fail("jpeg scans");
   if (!started) throw_invalid(errors.message);
 
   const bool cmyk = cinfo.out_color_space == JCS_CMYK;
@@ -131,7 +146,10 @@ JpegPixels decode_jpeg(std::string_view bytes) {
   result.cmyk_inverted = cmyk && cinfo.saw_Adobe_marker;
   result.pixels = zeroed_mat(static_cast<int>(cinfo.output_height),
                              static_cast<int>(cinfo.output_width), cmyk ? CV_8UC4 : CV_8UC3);
-  if (!read_rows(&cinfo, result.pixels.data, result.pixels.step[0])) throw_invalid(errors.message);
+  if (!read_rows(&cinfo, result.pixels.data, result.pixels.step[0])) {
+    if (progress.timed_out) deadline.fail("jpeg rows");
+    throw_invalid(errors.message);
+  }
   return result;
 }
 

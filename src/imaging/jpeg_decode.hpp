@@ -8,6 +8,8 @@
 
 #include <opencv2/core.hpp>
 
+#include "decode_deadline.hpp"
+
 namespace cutout::imaging::detail {
 
 struct JpegPixels {
@@ -21,7 +23,9 @@ struct JpegPixels {
 // warning that means pixels are missing or were made up (premature end of file or data segment,
 // bad Huffman or arithmetic code, resync, bad progression), or the file has over 500 scans.
 // Warnings about metadata that leave every pixel intact (extraneous bytes between segments, a
-// bad ICC marker, an unknown JFIF revision or Adobe transform code) are not errors.
-JpegPixels decode_jpeg(std::string_view bytes);
+// bad ICC marker, an unknown JFIF revision or Adobe transform code) are not errors. Throws
+// InvalidArgument ("decode_timeout") when `deadline` passes while decoding (checked per row batch
+// and, for progressive files, per row of blocks of every scan).
+JpegPixels decode_jpeg(std::string_view bytes, const DecodeDeadline& deadline);
 
 }  // namespace cutout::imaging::detail

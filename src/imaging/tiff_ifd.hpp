@@ -1,6 +1,7 @@
 #pragma once
-// Reading one numeric tag from the first IFD of a TIFF structure: a TIFF file's ImageWidth and
-// ImageLength, and the Orientation tag of an EXIF block (which is a TIFF structure too).
+// Reading one numeric tag from the first IFD of a TIFF structure: a TIFF file's ImageWidth,
+// ImageLength and tile or strip geometry, and the Orientation tag of an EXIF block (which is a
+// TIFF structure too).
 
 #include <cstddef>
 #include <cstdint>
@@ -34,6 +35,23 @@ inline std::optional<std::uint32_t> tiff_ifd0_value(std::string_view tiff, std::
     return std::nullopt;
   }
   return std::nullopt;
+}
+
+// Whether IFD0 has an entry for `tag`, whatever its type and count; false when IFD0 is unreadable.
+// Tells a tag that is absent from one that is present but not a single SHORT or LONG.
+inline bool tiff_ifd0_has(std::string_view tiff, std::uint16_t tag) {
+  const auto endian = tiff_endian(tiff, 0);
+  if (!endian) return false;
+  const auto ifd = read_u32(tiff, 4, *endian);
+  if (!ifd) return false;
+  const auto count = read_u16(tiff, *ifd, *endian);
+  if (!count) return false;
+  for (std::size_t i = 0; i < *count; ++i) {
+    const std::size_t entry = std::size_t{*ifd} + 2 + 12 * i;
+    if (!in_bounds(tiff, entry, 2)) return false;
+    if (*read_u16(tiff, entry, *endian) == tag) return true;
+  }
+  return false;
 }
 
 }  // namespace cutout::imaging::detail

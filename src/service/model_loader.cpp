@@ -115,6 +115,7 @@ void ModelLoader::load() {
 
     readiness_.enter(Phase::WarmingUp);
     self_test_ = warm_up(*model, plan_.warmup_runs);
+    if (plan_.warmup_runs > 0) readiness_.mark_proven();
 
     model_ = std::move(model);
     readiness_.enter(Phase::Ready);

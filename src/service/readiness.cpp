@@ -85,6 +85,15 @@ void Readiness::fail(const std::string& reason) {
   publish(Phase::Failed);
 }
 
+bool Readiness::fail_unproven(const std::string& reason) {
+  if (proven() || phase() != Phase::Ready) return false;
+  if (failure_claimed_.exchange(true, std::memory_order_acq_rel)) return false;
+  failure_reason_ = "the model's first forward pass failed (no warm-up pass had run it): " + reason;
+  mark(Milestone::Failed);
+  publish(Phase::Failed);
+  return true;
+}
+
 void Readiness::publish(Phase next) {
   phase_started_ns_.store(now_ns_since_start(), std::memory_order_relaxed);
   {

@@ -11,6 +11,8 @@
 #include "cutout/engine/model.hpp"
 #include "cutout/engine/tensor_pipeline.hpp"
 #include "cutout/service/memory_estimate.hpp"
+#include "cutout/logging/logging.hpp"
+#include "model_output_check.hpp"
 #include "shape_output.hpp"
 
 namespace cutout::service {
@@ -67,7 +69,7 @@ torch::Tensor forward(engine::Model& model, const torch::Tensor& input) {
 
 }  // namespace
 
-BackgroundRemover::BackgroundRemover(const Readiness& readiness, const ModelLoader& loader,
+BackgroundRemover::BackgroundRemover(Readiness& readiness, const ModelLoader& loader,
                                      engine::InferenceGate& gate, imaging::DecodeLimits limits,
                                      imaging::EncodeOptions encode_options, MemoryBudget* budget)
     : readiness_(readiness),
@@ -112,7 +114,20 @@ RemoveBackgroundResult BackgroundRemover::run(std::string_view image_bytes,
   result.timings.preprocess_ms = watch.lap_ms();
 
   torch::Tensor probability;
-  const auto gate_timing = gate_.run([&] { probability = forward(model, input); });
+  engine::InferenceGate::Timing gate_timing;
+  try {
+    gate_timing = gate_.run([&] { probability = forward(model, input); });
+    check_model_output(probability);
+  } catch (const Error& e) {
+    // With no warm-up pass, this may be the model's first forward: one that never worked fails
+    // the instance (exit 3) instead of answering 500 for ever while /health says ready.
+    if (e.type() == "inference_failed" &&
+        readiness_.fail_unproven("inference_failed; the request's log line has the cause")) {
+      log_event(spdlog::level::err, "model failed", {{"reason", readiness_.failure_reason()}});
+    }
+    throw;
+  }
+  if (!readiness_.proven()) readiness_.mark_proven();
   result.timings.queue_ms = gate_timing.queue_ms;
   result.timings.inference_ms = gate_timing.run_ms;
   watch.lap_ms();

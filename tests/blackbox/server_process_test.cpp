@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <sys/wait.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -215,6 +216,55 @@ TEST(ServerProcess, FailedLoadIsReportedThenExitsNonZero) {
   EXPECT_EQ(body["error"]["type"], "model_failed") << body.dump();
   EXPECT_NE(body["error"]["message"].get<std::string>().find("shape"), std::string::npos) << body.dump();
   EXPECT_EQ(server.wait_exit(std::chrono::seconds(30)), 3);
+}
+
+// --warmup-runs 0 and a model whose forward pass always fails: the instance said ready and answered
+// 500 for ever. Its first request now fails it: 500 for that request, /health 503 "failed" with the
+// reason, and exit code 3 as for a failed start.
+TEST(ServerProcess, UnprovenModelWhoseFirstForwardFailsExits3) {
+  ServerProcess server({"--model", fixture_path("fails_in_forward.pt"), "--port", "0", "--host",
+                        "127.0.0.1", "--device", "cpu", "--warmup-runs", "0", "--fail-exit-delay-ms", "1500"});
+  const int port = server.wait_for_port(std::chrono::seconds(60));
+  ASSERT_GT(port, 0) << server.stdout_text() << server.stderr_text();
+  auto health = wait_for_health(port, 200, "ready", std::chrono::seconds(60));
+  ASSERT_TRUE(health);
+  ASSERT_EQ(health->status, 200) << health->body;
+
+  httplib::Client client("127.0.0.1", port);
+  client.set_read_timeout(60, 0);
+  const std::string png = cutout::testing::encode_as(cutout::testing::make_picture(16, 16), ".png");
+  auto first = client.Post("/remove-background", png, "image/png");
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->status, 500);
+  EXPECT_EQ(json::parse(first->body)["error"]["type"], "inference_failed") << first->body;
+
+  health = wait_for_health(port, 503, "failed", std::chrono::seconds(10));
+  ASSERT_TRUE(health);
+  ASSERT_EQ(health->status, 503) << health->body;
+  const json body = json::parse(health->body);
+  EXPECT_NE(body["error"]["message"].get<std::string>().find("first forward pass failed"), std::string::npos)
+      << body.dump();
+  EXPECT_EQ(server.wait_exit(std::chrono::seconds(30)), 3);
+}
+
+// A FIFO as the model path: opening it blocked until a writer came, so the start hung in
+// loading_model for ever. Now a clear failed start: /health 503 "failed" with the reason, exit 3.
+TEST(ServerProcess, AFifoAsModelPathIsAFailedStartNotAHang) {
+  const std::string fifo = ::testing::TempDir() + "cutout_model_fifo_" + std::to_string(getpid()) + ".pt";
+  unlink(fifo.c_str());
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0) << fifo;
+  ServerProcess server({"--model", fifo.c_str(), "--port", "0", "--host", "127.0.0.1", "--device", "cpu",
+                        "--fail-exit-delay-ms", "1500"});
+  const int port = server.wait_for_port(std::chrono::seconds(60));
+  ASSERT_GT(port, 0) << server.stdout_text() << server.stderr_text();
+  auto health = wait_for_health(port, 503, "failed", std::chrono::seconds(60));
+  ASSERT_TRUE(health);
+  const json body = json::parse(health->body);
+  EXPECT_EQ(body["status"], "failed") << body.dump();
+  EXPECT_NE(body["error"]["message"].get<std::string>().find("not a regular file"), std::string::npos)
+      << body.dump();
+  EXPECT_EQ(server.wait_exit(std::chrono::seconds(30)), 3);
+  unlink(fifo.c_str());
 }
 
 // Every way the model file can be broken: one clear "start-up failed" log line with the reason,

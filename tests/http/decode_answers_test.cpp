@@ -12,6 +12,7 @@
 #include <opencv2/imgcodecs.hpp>
 
 #include "support/in_process_server.hpp"
+#include "support/test_images.hpp"
 
 namespace cutout::http {
 namespace {
@@ -65,6 +66,23 @@ TEST(DecodeAnswers, DisplayP3CutOutCarriesSrgbColours) {
   EXPECT_NEAR(pixel[2], 250, 1);
   EXPECT_NEAR(pixel[1], 46, 1);
   EXPECT_NEAR(pixel[0], 0, 1);
+}
+
+// The decode deadline from the settings: a 1 ms budget stops a 12 MP JPEG (2.8 MB) with a clear 400.
+TEST(DecodeDeadlineHttp, APassedDeadlineIs400DecodeTimeout) {
+  auto settings = cutout::testing::test_settings("tiny.pt");
+  settings.decode_timeout_ms = 1;
+  settings.max_body_bytes = 32u << 20;
+  settings.max_pixels = 50'000'000;
+  cutout::testing::InProcessServer s(settings);
+  s.load();
+  const std::string jpeg = cutout::testing::encode_as(cutout::testing::make_picture(4000, 3000), ".jpg");
+  httplib::Client c("127.0.0.1", s.port());
+  c.set_read_timeout(60, 0);
+  auto res = c.Post("/remove-background", jpeg, "image/jpeg");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 400) << res->body;
+  EXPECT_EQ(nlohmann::json::parse(res->body)["error"]["type"], "decode_timeout") << res->body;
 }
 
 }  // namespace

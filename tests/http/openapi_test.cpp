@@ -263,6 +263,13 @@ TEST(OpenApi, EveryDocumentedStatusAndErrorTypeIsReachable) {
   busy.load();
   impatient.load();
   tight_memory.load();
+  config::Settings one_ms = test_settings();
+  one_ms.decode_timeout_ms = 1;
+  one_ms.max_body_bytes = 32u << 20;  // the 12 MP JPEG below is 2.8 MB
+  one_ms.max_pixels = 50'000'000;
+  InProcessServer timed(one_ms);
+  timed.load();
+  const std::string large_jpeg = cutout::testing::encode_as(cutout::testing::make_picture(4000, 3000), ".jpg");
   const json doc = fetch_document(ready);
   const std::string image = picture();
   const std::string long_query = "?format=" + std::string(9000, 'a');
@@ -289,6 +296,8 @@ TEST(OpenApi, EveryDocumentedStatusAndErrorTypeIsReachable) {
       {{"/remove-background", "post", 400, "unknown_parameter"}, post_image(ready, "?size=1")},
       {{"/remove-background", "post", 400, "invalid_image"},
        [&] { return c.Post("/remove-background", std::string("\x89PNG\r\n\x1a\n garbage", 17), "image/png"); }},
+      {{"/remove-background", "post", 400, "decode_timeout"},
+       [&] { return client(timed).Post("/remove-background", large_jpeg, "image/jpeg"); }},
       {{"/remove-background", "post", 400, "missing_image"}, [&] { return c.Post("/remove-background", "", "image/png"); }},
       {{"/remove-background", "post", 400, "invalid_multipart"},
        [&] { return c.Post("/remove-background", "garbage", "multipart/form-data; boundary=xyz"); }},

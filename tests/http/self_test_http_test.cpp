@@ -5,7 +5,10 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include <opencv2/core.hpp>
+
 #include "support/in_process_server.hpp"
+#include "support/test_images.hpp"
 
 namespace cutout {
 namespace {
@@ -61,6 +64,23 @@ TEST(SelfTestHttp, AWrongGoldenIsAFailedStartWithTheReason) {
                 std::string::npos) << message;
     }
   }
+}
+
+// A request whose model answer holds NaN: 500 inference_failed, never a 200 with an empty mask.
+TEST(ModelOutputHttp, NanInTheAnswerIsA500NotAnEmptyMask) {
+  InProcessServer s(test_settings("nan_on_white.pt"));
+  s.load();
+  const std::string white = cutout::testing::encode_as(cv::Mat(48, 48, CV_8UC3, cv::Scalar::all(255)), ".png");
+  auto res = client(s).Post("/remove-background", white, "image/png");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 500) << res->body;
+  EXPECT_EQ(json::parse(res->body)["error"]["type"], "inference_failed") << res->body;
+  cv::Mat blue_and_red(48, 48, CV_8UC3, cv::Scalar(255, 0, 0));  // BGR: no white pixel, no NaN
+  blue_and_red(cv::Rect(0, 0, 24, 48)).setTo(cv::Scalar(0, 0, 255));
+  const std::string picture = cutout::testing::encode_as(blue_and_red, ".png");
+  res = client(s).Post("/remove-background", picture, "image/png");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
 }
 
 }  // namespace

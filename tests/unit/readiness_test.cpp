@@ -106,5 +106,32 @@ TEST(Readiness, WaiterWakesOnFailureAndTimesOutWhileLoading) {
   failer.join();
 }
 
+// --warmup-runs 0: Ready means loaded, not working. The first failed forward pass of a model that
+// never ran turns the instance Failed; once one pass has succeeded, failures stay per request.
+TEST(Readiness, AnUnprovenModelsFirstFailureIsTheOneWayOutOfReady) {
+  Readiness r;
+  r.enter(Phase::Ready);
+  EXPECT_FALSE(r.proven());
+  EXPECT_TRUE(r.fail_unproven("reshape failed"));
+  EXPECT_EQ(r.phase(), Phase::Failed);
+  EXPECT_NE(r.failure_reason().find("first forward pass failed"), std::string::npos) << r.failure_reason();
+  EXPECT_NE(r.failure_reason().find("reshape failed"), std::string::npos);
+  EXPECT_TRUE(r.timeline().at(Milestone::Failed));
+  EXPECT_FALSE(r.fail_unproven("second"));
+  EXPECT_EQ(r.failure_reason().find("second"), std::string::npos);
+
+  Readiness proven;
+  proven.enter(Phase::Ready);
+  proven.mark_proven();
+  proven.fail_unproven("a later failure");
+  EXPECT_EQ(proven.phase(), Phase::Ready);
+  EXPECT_EQ(proven.failure_reason(), "");
+
+  Readiness loading;  // only a Ready instance is turned: a start still running fails by fail()
+  loading.enter(Phase::WarmingUp);
+  loading.fail_unproven("x");
+  EXPECT_EQ(loading.phase(), Phase::WarmingUp);
+}
+
 }  // namespace
 }  // namespace cutout::service

@@ -255,5 +255,69 @@ TEST(RemoveBackgroundPipeline, MaskEqualsTheChannelTheModelSaw) {
   }
 }
 
+// A model answer with NaN is an error, never a mask (NaN became 0: an empty cut-out with 200).
+// nan_on_white.pt answers NaN where the input is white and RedVsBlue's mask elsewhere.
+class NanOutputTest : public RemoveBackgroundTest {
+ protected:
+  NanOutputTest() : RemoveBackgroundTest("nan_on_white.pt") {}
+};
+
+TEST_F(NanOutputTest, IsAnInferenceFailureWithTheCountInTheLog) {
+  loader_.load();  // one warm-up pass on mid-grey: proven
+  ASSERT_TRUE(readiness_.ready()) << readiness_.failure_reason();
+  cv::Mat image = red_and_blue(64, 64, 32);
+  image(cv::Rect(0, 0, 64, 16)).setTo(cv::Scalar(255, 255, 255));
+  try {
+    run(png(image));
+    ADD_FAILURE() << "a mask was made from NaN";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Internal);
+    EXPECT_EQ(e.type(), "inference_failed");
+    EXPECT_NE(e.detail().find("NaN or Inf in"), std::string::npos) << e.detail();
+    EXPECT_NE(e.detail().find("of 1024 values"), std::string::npos) << e.detail();
+  }
+  // The model has run, so the failure is this input's: the instance keeps serving.
+  EXPECT_TRUE(readiness_.ready());
+  EXPECT_EQ(run(png(red_and_blue(64, 64, 32))).cols, 64);
+}
+
+// --warmup-runs 0 and a model whose forward pass always fails: it said ready and answered 500 for
+// ever. The first failure of a model that never ran now turns the instance Failed (exit 3).
+TEST(RemoveBackgroundUnproven, FirstForwardFailureFailsTheInstance) {
+  Readiness readiness;
+  ModelLoader loader(readiness, LoadPlan{fixture_path("fails_in_forward.pt"), DeviceSetting::Cpu,
+                                         PrecisionSetting::Auto, 32, 0});
+  engine::InferenceGate gate(1);
+  BackgroundRemover remover(readiness, loader, gate, imaging::DecodeLimits{1'000'000}, {});
+  loader.load();
+  ASSERT_EQ(readiness.phase(), Phase::Ready) << readiness.failure_reason();
+  const std::string image = cutout::testing::encode_as(cutout::testing::make_picture(16, 16), ".png");
+  EXPECT_THROW(remover.remove(image, {}), Error);
+  EXPECT_EQ(readiness.phase(), Phase::Failed);
+  EXPECT_NE(readiness.failure_reason().find("first forward pass failed"), std::string::npos)
+      << readiness.failure_reason();
+  try {
+    remover.remove(image, {});
+    ADD_FAILURE() << "served after the model failed";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.type(), "model_failed");
+  }
+}
+
+TEST(RemoveBackgroundUnproven, ASucceededPassProvesTheModel) {
+  Readiness readiness;
+  ModelLoader loader(readiness, LoadPlan{fixture_path("nan_on_white.pt"), DeviceSetting::Cpu,
+                                         PrecisionSetting::Auto, 32, 0});
+  engine::InferenceGate gate(1);
+  BackgroundRemover remover(readiness, loader, gate, imaging::DecodeLimits{1'000'000}, {});
+  loader.load();
+  ASSERT_TRUE(readiness.ready());
+  EXPECT_FALSE(readiness.proven());
+  remover.remove(png(red_and_blue(32, 32, 16)), {});
+  EXPECT_TRUE(readiness.proven());
+  EXPECT_THROW(remover.remove(png(cv::Mat(32, 32, CV_8UC3, cv::Scalar::all(255))), {}), Error);
+  EXPECT_TRUE(readiness.ready());
+}
+
 }  // namespace
 }  // namespace cutout::service

@@ -207,5 +207,21 @@ TEST_F(SettingsTest, HelpShowsDefaultsAndEnvironmentNames) {
   }
 }
 
+// The decode deadline (issue 14): default, flag, environment twin (the flag wins), range, --help.
+TEST_F(SettingsTest, DecodeTimeoutHasADefaultAFlagAndAnEnvironmentTwin) {
+  unsetenv("CUTOUT_DECODE_TIMEOUT_MS");
+  EXPECT_EQ(parse({}).settings.decode_timeout_ms, 15'000);
+  EXPECT_EQ(parse({"--decode-timeout-ms", "250"}).settings.decode_timeout_ms, 250);
+  setenv("CUTOUT_DECODE_TIMEOUT_MS", "0", 1);
+  EXPECT_EQ(parse({}).settings.decode_timeout_ms, 0);
+  EXPECT_EQ(parse({"--decode-timeout-ms", "40"}).settings.decode_timeout_ms, 40);
+  setenv("CUTOUT_DECODE_TIMEOUT_MS", "-1", 1);
+  EXPECT_EQ(parse({}).exit_code, 2);
+  unsetenv("CUTOUT_DECODE_TIMEOUT_MS");
+  const auto help = parse({"--help"}).output;
+  EXPECT_NE(help.find("--decode-timeout-ms"), std::string::npos);
+  EXPECT_NE(help.find("CUTOUT_DECODE_TIMEOUT_MS"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace cutout::config

@@ -28,6 +28,7 @@ struct Settings {
   int queue_depth = 4;          // requests waiting for or running a forward pass
   std::size_t max_body_bytes = 32u * 1024u * 1024u;
   std::size_t max_pixels = 50'000'000;
+  int decode_timeout_ms = 15'000;  // one upload's decode; 0: none (issue 14, decoder bombs)
   std::vector<std::string> cors_origins;  // exact origins, or "*"
   int read_timeout_s = 30;   // a client that stops sending is dropped
   int write_timeout_s = 30;  // a client that stops reading is dropped

@@ -4,6 +4,7 @@
 // orientation, and normalisation of every input kind (grayscale, 16-bit, alpha, palette, CMYK) to
 // 8-bit BGR plus alpha.
 
+#include <chrono>
 #include <cstddef>
 #include <string_view>
 
@@ -13,11 +14,19 @@
 
 namespace cutout::imaging {
 
-// No default here: app::App fills it from config::Settings::max_pixels. No default constructor
-// either, so a forgotten limit (`{}`) does not compile instead of refusing every image.
+// No default here: app::App fills it from config::Settings::max_pixels and decode_timeout_ms. No
+// default constructor either, so a forgotten limit (`{}`) does not compile instead of refusing
+// every image. `{n}` alone sets no deadline (tests and tools that decode without one).
 struct DecodeLimits {
   constexpr DecodeLimits(std::size_t max) : max_pixels(max) {}  // NOLINT: {n} reads as a limit
-  std::size_t max_pixels;  // width x height, checked from the header before anything is decoded
+  constexpr DecodeLimits(std::size_t max, std::chrono::milliseconds deadline)
+      : max_pixels(max), deadline(deadline) {}
+  // Width x height, checked from the header before anything is decoded; for TIFF also a tile's or
+  // strip's width x height, the decoder's other buffer.
+  std::size_t max_pixels;
+  // Wall-clock budget of one decode_image call; zero: none. See decode_deadline.hpp for where it
+  // stops each decoder.
+  std::chrono::milliseconds deadline{0};
 };
 
 struct DecodedImage {
@@ -28,8 +37,9 @@ struct DecodedImage {
 
 // Throws cutout::Error: UnsupportedMediaType ("unsupported_media_type") for an unknown format,
 // PayloadTooLarge ("image_too_large") when the header's width*height exceeds max_pixels (checked
-// before decoding), InvalidArgument ("invalid_image") for data that does not decode, or does not
-// decode whole (truncated or corrupt: the message says what was wrong). An ICC profile that lcms2
+// before decoding; for TIFF also a tile or strip over max_pixels), InvalidArgument ("invalid_image")
+// for data that does not decode, or does not decode whole (truncated or corrupt: the message says
+// what was wrong), InvalidArgument ("decode_timeout") when limits.deadline passes. An ICC profile that lcms2
 // cannot use is ignored (logged as "colour profile ignored"), not an error.
 DecodedImage decode_image(std::string_view bytes, const DecodeLimits& limits);
 

@@ -58,6 +58,16 @@ class Readiness {
   void fail(const std::string& reason);
   std::string failure_reason() const;  // empty unless phase() == Failed
 
+  // A model is proven once one forward pass has succeeded: a warm-up pass, or a request's when
+  // there is none (--warmup-runs 0). Until then Ready only means "loaded".
+  void mark_proven() noexcept { proven_.store(true, std::memory_order_release); }
+  bool proven() const noexcept { return proven_.load(std::memory_order_acquire); }
+  // A forward pass of an unproven model failed: the model never worked, so the instance turns
+  // Failed (the one transition out of Ready) and exits as a failed start would. Ignored once
+  // proven: a later failure may be the input's, and the model has shown it runs. True when this
+  // call made the change (so its caller logs it once).
+  bool fail_unproven(const std::string& reason);
+
   // Blocks until Ready or Failed, or until the timeout; returns the phase at that moment.
   Phase wait_until_settled(std::chrono::milliseconds timeout) const;
 
@@ -75,6 +85,7 @@ class Readiness {
 
   std::atomic<Phase> phase_{Phase::Starting};
   std::atomic<bool> failure_claimed_{false};
+  std::atomic<bool> proven_{false};
   std::string failure_reason_;  // written once, before phase_ becomes Failed
   std::array<std::atomic<std::int64_t>, static_cast<int>(Milestone::Count)> milestone_ns_{};
   std::atomic<std::int64_t> phase_started_ns_{0};

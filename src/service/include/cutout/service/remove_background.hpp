@@ -44,7 +44,7 @@ struct RemoveBackgroundResult {
 
 class BackgroundRemover {
  public:
-  BackgroundRemover(const Readiness& readiness, const ModelLoader& loader,
+  BackgroundRemover(Readiness& readiness, const ModelLoader& loader,
                     engine::InferenceGate& gate, imaging::DecodeLimits limits,
                     imaging::EncodeOptions encode_options, MemoryBudget* budget = nullptr);
 
@@ -52,15 +52,18 @@ class BackgroundRemover {
   // ("model_failed") after a failed start, Overloaded ("busy") when the request's estimated peak
   // does not fit in `budget` now, PayloadTooLarge ("image_too_large") when it exceeds the whole
   // budget (both before decoding), the decoder's errors, Overloaded ("queue_full",
-  // "queue_timeout") from the inference gate, Internal ("inference_failed", "image_processing_failed") when LibTorch or
-  // OpenCV fail, with their message in Error::detail().
+  // "queue_timeout") from the inference gate, Internal ("inference_failed",
+  // "image_processing_failed") when LibTorch or OpenCV fail, with their message in
+  // Error::detail(), and "inference_failed" too when the model's answer holds NaN or Inf. An
+  // inference failure before any forward pass has succeeded (--warmup-runs 0) also turns the
+  // readiness Failed (Readiness::fail_unproven).
   RemoveBackgroundResult remove(std::string_view image_bytes,
                                 const RemoveBackgroundOptions& options) const;
 
  private:
   RemoveBackgroundResult run(std::string_view image_bytes, const RemoveBackgroundOptions& options) const;
 
-  const Readiness& readiness_;
+  Readiness& readiness_;  // an unproven model's first failed forward pass turns it Failed
   const ModelLoader& loader_;
   engine::InferenceGate& gate_;
   imaging::DecodeLimits limits_;
