@@ -120,6 +120,7 @@ TEST(HttpServer, HealthSaysFailedWithTheReason) {
   auto warmup = s.client().Post("/warmup");
   expect_error(warmup, 503, "model_failed");
   EXPECT_EQ(json::parse(warmup->body)["status"], "failed");
+  EXPECT_EQ(json::parse(warmup->body)["reason"], "model_load_failed");
   EXPECT_FALSE(warmup->has_header("Retry-After"));
   auto upload = s.client().Post("/remove-background", picture_png(), "image/png");
   expect_error(upload, 503, "model_failed");

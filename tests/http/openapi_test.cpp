@@ -214,7 +214,9 @@ TEST(OpenApi, AnUndocumentedParameterIsRefused) {
         for (const auto& p : operation_parameters(doc, path, method)) documented |= p["name"] == name;
       }
       ASSERT_FALSE(documented) << name;
-      auto res = c.Post((std::string(path) + "?" + name + "=1").c_str(), picture(), "image/png");
+      // /warmup takes no body (a body there is refused unread: 413 body_not_allowed).
+      const std::string url = std::string(path) + "?" + name + "=1";
+      auto res = std::string(path) == "/warmup" ? c.Post(url.c_str()) : c.Post(url.c_str(), picture(), "image/png");
       ASSERT_TRUE(res);
       EXPECT_EQ(res->status, 400) << path << "?" << name;
       EXPECT_EQ(json::parse(res->body)["error"]["type"], "unknown_parameter");
