@@ -318,6 +318,14 @@ TEST(OpenApi, EveryDocumentedStatusAndErrorTypeIsReachable) {
     probes.push_back({{"/warmup", method, 401, "unauthorized"}, request});
   }
   probes.push_back({{"/remove-background", "post", 401, "unauthorized"}, post_image(keyed)});
+  // The request screening (request_screen.hpp): refused before any body byte is read.
+  probes.push_back({{"/remove-background", "post", 415, "unsupported_content_encoding"},
+                    post_image(ready, "", {{"Content-Encoding", "gzip"}})});
+  httplib::Headers many;
+  for (int i = 0; i < 70; ++i) many.emplace("X-Header-" + std::to_string(i), "v");
+  probes.push_back({{"/remove-background", "post", 431, "too_many_headers"}, post_image(ready, "", many)});
+  probes.push_back({{"/warmup", "post", 413, "body_not_allowed"},
+                    [&ready] { return client(ready).Post("/warmup", "{}", "application/json"); }});
   for (const char* path : {"/", "/app.js", "/app.css", "/openapi.json"}) {
     probes.push_back({{path, "get", 401, "unauthorized"}, get(keyed, path)});
     probes.push_back({{path, "get", 200, ""}, get(ready, path)});
