@@ -106,6 +106,12 @@ std::optional<ErrorReply> refuse_announced_length(const httplib::Request& req, s
   return std::nullopt;
 }
 
+// A screening refusal (request_screen.hpp): the body is never read, so the connection closes.
+void send_screen_refusal(httplib::Response& res, const ErrorReply& refusal) {
+  send_error_and_close(res, refusal);
+  if (refusal.status == 415) res.set_header("Accept-Encoding", "identity");  // RFC 9110 12.5.3
+}
+
 }  // namespace
 
 void configure_server(httplib::Server& svr, const AppContext& context, const HttpOptions& options) {
@@ -131,8 +137,7 @@ void configure_server(httplib::Server& svr, const AppContext& context, const Htt
     // What the service never uses is refused before any body byte is read (request_screen.hpp).
     if (const auto refusal = screen_request(req)) {
       cors->apply(req, res);
-      send_error_and_close(res, *refusal);
-      if (refusal->status == 415) res.set_header("Accept-Encoding", "identity");  // RFC 9110 12.5.3
+      send_screen_refusal(res, *refusal);
       return httplib::Server::HandlerResponse::Handled;
     }
     if (cors->answer_preflight(req, res)) return httplib::Server::HandlerResponse::Handled;
@@ -154,7 +159,7 @@ void configure_server(httplib::Server& svr, const AppContext& context, const Htt
   svr.set_expect_100_continue_handler([max_body](const httplib::Request& req, httplib::Response& res) {
     t_request_started = std::chrono::steady_clock::now();  // a refusal here never reaches the hook
     if (auto refusal = screen_request(req)) {
-      send_error_and_close(res, *refusal);  // a client that sends the body anyway is not parsed on
+      send_screen_refusal(res, *refusal);
       return refusal->status;
     }
     if (const auto refusal = refuse_announced_length(req, max_body)) {
