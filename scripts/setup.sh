@@ -45,6 +45,7 @@ if [ "$for_tests" -eq 1 ]; then
   packages+=(shellcheck python3-yaml chromium)
   packages+=(python3-prometheus-client)  # tests/http/metrics_exposition.py: a real Prometheus text parser
   packages+=(python3-opencv)  # the fuzz seeds (fuzz/make_seeds.py) and the layout test's filters
+  packages+=(nginx-light)  # tests/deploy/nginx_front_test.py: deploy/nginx/cutout-front.conf in front
   packages+=(python3-fastapi python3-uvicorn python3-multipart python3-matplotlib)
 fi
 

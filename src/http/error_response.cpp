@@ -45,7 +45,10 @@ int StatusPolicy::retry_after_while_loading_s() const {
 }
 
 ErrorReply StatusPolicy::model_failed() const {
-  return ErrorReply{503, "model_failed", "the model failed to load: " + readiness_.failure_reason(),
+  // Only the short code: the full reason (model path, LibTorch's message) went to the log.
+  return ErrorReply{503, "model_failed",
+                    "the model failed to load (" + readiness_.public_failure_reason() +
+                        "); the reason is in this instance's log",
                     std::nullopt};
 }
 
@@ -97,6 +100,8 @@ ErrorReply reply_for_status(int status) {
     case 413: return {413, "body_too_large", "the request body is over the limit", std::nullopt};
     case 414: return {414, "uri_too_long", "the request URI is too long", std::nullopt};
     case 415: return {415, "unsupported_media_type", "unsupported content type", std::nullopt};
+    case 416: return {416, "range_not_satisfiable", "the Range header is malformed", std::nullopt};
+    case 431: return {431, "too_many_headers", "the request's header section is too large", std::nullopt};
     default:
       return {status, status >= 500 ? "internal" : "http_error",
               "HTTP status " + std::to_string(status), std::nullopt};
@@ -112,6 +117,31 @@ ErrorReply body_too_large(std::size_t limit_bytes) {
 ErrorReply unauthorized() {
   return {401, "unauthorized",
           "a valid API key is required: send X-API-Key: KEY or Authorization: Bearer KEY", std::nullopt};
+}
+
+namespace {
+// For messages: client text, cut short and with control bytes shown as '?'.
+std::string shown(const std::string& text) {
+  std::string out = text.substr(0, 64);
+  for (char& c : out) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  }
+  return text.size() > 64 ? out + "..." : out;
+}
+}  // namespace
+
+ErrorReply content_encoding_refused(const std::string& encoding) {
+  return {415, "unsupported_content_encoding",
+          "request bodies are not decoded: send them without Content-Encoding (got '" + shown(encoding) + "')",
+          std::nullopt};
+}
+
+ErrorReply body_not_allowed(const std::string& path) {
+  return {413, "body_not_allowed", "'" + shown(path) + "' takes no request body", std::nullopt};
+}
+
+ErrorReply too_many_headers(std::size_t limit) {
+  return {431, "too_many_headers", "more than " + std::to_string(limit) + " header lines", std::nullopt};
 }
 
 nlohmann::json error_object(const ErrorReply& reply) {

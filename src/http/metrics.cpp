@@ -84,7 +84,7 @@ void Metrics::record(const httplib::Request& request, const httplib::Response& r
   }
   std::lock_guard<std::mutex> lock(mutex_);
   ++requests_[{route, request.method, response.status}];
-  observe(durations_[route], seconds);
+  if (seconds >= 0) observe(durations_[route], seconds);  // < 0: refused before routing, not timed
   for (const auto& [stage, stage_seconds] : stages) observe(stages_[stage], stage_seconds);
 }
 

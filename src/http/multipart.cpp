@@ -195,7 +195,11 @@ bool MultipartParser::fail(std::string message) {
 
 bool MultipartParser::feed(std::string_view data) {
   if (state_ == State::Failed) return false;
-  if (state_ == State::Epilogue) return true;  // ignored, as RFC 2046 says
+  total_ += data.size();
+  if (total_ > limits_.max_total_bytes) {
+    return fail("the body is over " + std::to_string(limits_.max_total_bytes) + " bytes");
+  }
+  if (state_ == State::Epilogue) return true;  // ignored, as RFC 2046 says (but counted above)
   buf_.append(data.data(), data.size());
   while (step()) {
   }

@@ -60,7 +60,10 @@ Reply handle_health(const AppContext& ctx, const StatusPolicy& policy) {
                   {"self_test", self_test_json(info.self_test)},
                   {"uptime_s", ms_since_process_start(std::chrono::steady_clock::now()) / 1000.0}});
   }
-  if (phase == Phase::Failed) return Reply::error(policy.model_failed(), json{{"status", "failed"}});
+  if (phase == Phase::Failed) {
+    return Reply::error(policy.model_failed(),
+                        json{{"status", "failed"}, {"reason", ctx.readiness.public_failure_reason()}});
+  }
   Reply reply = Reply::json(503, loading_json(ctx.readiness, phase));
   reply.headers.emplace_back("Retry-After", std::to_string(policy.retry_after_while_loading_s()));
   return reply;
@@ -98,7 +101,10 @@ Reply handle_warmup(const AppContext& ctx, const StatusPolicy& policy, const htt
     body["self_test"] = self_test_json(ctx.loader.info().self_test);
     return Reply::json(200, body);
   }
-  if (phase == Phase::Failed) return Reply::error(policy.model_failed(), json{{"status", "failed"}});
+  if (phase == Phase::Failed) {
+    return Reply::error(policy.model_failed(),
+                        json{{"status", "failed"}, {"reason", ctx.readiness.public_failure_reason()}});
+  }
   ErrorReply timed_out{503, "warmup_timeout", "still starting after " + std::to_string(timeout) + " ms",
                        policy.retry_after_while_loading_s()};
   return Reply::error(timed_out, loading_json(ctx.readiness, phase));

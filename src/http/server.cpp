@@ -17,14 +17,22 @@
 #include "cutout/http/reply.hpp"
 #include "cutout/http/metrics.hpp"
 #include "cutout/http/request_context.hpp"
+#include "cutout/http/request_screen.hpp"
 #include "cutout/http/routes.hpp"
 
 namespace cutout::http {
 namespace {
 
 // Each request is handled start to finish on one worker thread, so the pre-routing hook can leave
-// the start time here for the access log.
-thread_local std::chrono::steady_clock::time_point t_request_started;
+// the start time here for the access log. Unset for a request the library answered before routing
+// (400 for a bad request line or header, 414, 416): no hook marks its start, so it has no latency.
+thread_local std::optional<std::chrono::steady_clock::time_point> t_request_started;
+
+// Seconds since the pre-routing hook saw this request, or nullopt when it never did.
+std::optional<double> seconds_since_start() {
+  if (!t_request_started) return std::nullopt;
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - *t_request_started).count();
+}
 
 bool is_probe(const std::string& path) { return path == "/health" || path == "/health/live"; }
 
@@ -35,24 +43,33 @@ void log_access(const httplib::Request& req, const httplib::Response& res) {
   clear_error_type_on_this_thread();
   if (error_type.empty() && res.status >= 400) error_type = reply_for_status(res.status).type;
   if (is_probe(req.path)) return;
-  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
-                                                              t_request_started).count();
-  char latency[32];
-  std::snprintf(latency, sizeof(latency), "%.6fs", ms / 1000.0);
   const auto level = res.status >= 500 ? spdlog::level::warn : spdlog::level::info;
-  nlohmann::json fields = {{"httpRequest",
-              {{"requestMethod", req.method},
-               {"requestUrl", req.target.empty() ? req.path : req.target},  // with the query
-               {"status", res.status},
-               {"requestSize", req.has_header("Content-Length") ? req.get_header_value("Content-Length") : "0"},
-               {"responseSize", std::to_string(res.body.size())},
-               {"userAgent", req.get_header_value("User-Agent")},
-               {"remoteIp", current_request() ? current_request()->client_address : req.remote_addr},
-               {"latency", latency}}},
-             {"duration_ms", ms}};
+  // Whatever the library parsed before refusing (method and target are set once the request line
+  // splits in three); "-" for what it never read (a 414's line is dropped unparsed).
+  const std::string method = req.method.empty() ? "-" : req.method;
+  const std::string url = !req.target.empty() ? req.target : !req.path.empty() ? req.path : "-";
+  nlohmann::json http_request = {
+      {"requestMethod", method},
+      {"requestUrl", url},  // with the query
+      {"status", res.status},
+      {"requestSize", req.has_header("Content-Length") ? req.get_header_value("Content-Length") : "0"},
+      {"responseSize", std::to_string(res.body.size())},
+      {"userAgent", req.get_header_value("User-Agent")},
+      {"remoteIp", current_request() ? current_request()->client_address : req.remote_addr}};
+  nlohmann::json fields = nlohmann::json::object();
+  if (const auto seconds = seconds_since_start()) {
+    char latency[32];
+    std::snprintf(latency, sizeof(latency), "%.6fs", *seconds);
+    http_request["latency"] = latency;
+    fields["duration_ms"] = *seconds * 1000.0;
+  } else {
+    fields["refused_before_routing"] = true;  // by the HTTP library; no hook saw it start
+  }
+  fields["httpRequest"] = std::move(http_request);
   if (res.has_header("Server-Timing")) fields["server_timing"] = res.get_header_value("Server-Timing");
   if (res.status >= 400) fields["error_type"] = error_type;
-  log_event(level, req.method + " " + req.path + " " + std::to_string(res.status), fields);
+  // The path as sent (still percent-encoded, so no spaces or control bytes), without the query.
+  log_event(level, method + " " + url.substr(0, url.find('?')) + " " + std::to_string(res.status), fields);
 }
 
 // cpp-httplib 0.11 listens with a backlog of 5, compiled into the shared library. A burst of new
@@ -89,6 +106,12 @@ std::optional<ErrorReply> refuse_announced_length(const httplib::Request& req, s
   return std::nullopt;
 }
 
+// A screening refusal (request_screen.hpp): the body is never read, so the connection closes.
+void send_screen_refusal(httplib::Response& res, const ErrorReply& refusal) {
+  send_error_and_close(res, refusal);
+  if (refusal.status == 415) res.set_header("Accept-Encoding", "identity");  // RFC 9110 12.5.3
+}
+
 }  // namespace
 
 void configure_server(httplib::Server& svr, const AppContext& context, const HttpOptions& options) {
@@ -109,6 +132,14 @@ void configure_server(httplib::Server& svr, const AppContext& context, const Htt
     t_request_started = std::chrono::steady_clock::now();
     clear_error_type_on_this_thread();
     tracing->begin(req, res);  // trace, request ID, client address: on every log line until the access line
+    ignore_range(req);
+    res.set_header("Accept-Ranges", "none");
+    // What the service never uses is refused before any body byte is read (request_screen.hpp).
+    if (const auto refusal = screen_request(req)) {
+      cors->apply(req, res);
+      send_screen_refusal(res, *refusal);
+      return httplib::Server::HandlerResponse::Handled;
+    }
     if (cors->answer_preflight(req, res)) return httplib::Server::HandlerResponse::Handled;
     cors->apply(req, res);  // on every answer, errors included, so the page can read them
     if (!api_key->admits(req)) {
@@ -126,6 +157,11 @@ void configure_server(httplib::Server& svr, const AppContext& context, const Htt
   // A client that asks before sending a large body (curl does above 1 MiB) is told 413 instead
   // of "100 Continue", so it never sends the body at all.
   svr.set_expect_100_continue_handler([max_body](const httplib::Request& req, httplib::Response& res) {
+    t_request_started = std::chrono::steady_clock::now();  // a refusal here never reaches the hook
+    if (auto refusal = screen_request(req)) {
+      send_screen_refusal(res, *refusal);
+      return refusal->status;
+    }
     if (const auto refusal = refuse_announced_length(req, max_body)) {
       send_error(res, *refusal);
       return refusal->status;
@@ -148,11 +184,9 @@ void configure_server(httplib::Server& svr, const AppContext& context, const Htt
   });
   Metrics* metrics = context.metrics;
   svr.set_logger([metrics](const httplib::Request& req, const httplib::Response& res) {
-    if (metrics != nullptr) {
-      metrics->record(req, res, std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                                              t_request_started).count());
-    }
+    if (metrics != nullptr) metrics->record(req, res, seconds_since_start().value_or(-1.0));
     log_access(req, res);
+    t_request_started.reset();  // the next request on this thread starts unmarked
     RequestTracing::end();
   });
   if (metrics != nullptr && options.metrics_public) register_metrics_route(svr, *metrics);

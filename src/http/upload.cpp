@@ -1,5 +1,6 @@
 #include "cutout/http/upload.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <utility>
 
@@ -89,7 +90,9 @@ UploadResult read_upload(const httplib::Request& req, const httplib::ContentRead
       result.close = true;
       return result;
     }
-    parser.emplace(*boundary, limits);
+    MultipartLimits counted = limits;  // the parser counts every byte too (multipart.hpp)
+    counted.max_total_bytes = std::min(limits.max_total_bytes, max_body);
+    parser.emplace(*boundary, counted);
     result.upload.multipart = true;
   }
 
@@ -109,7 +112,7 @@ UploadResult read_upload(const httplib::Request& req, const httplib::ContentRead
       return true;
     });
   }
-  if (over_limit) {
+  if (over_limit || (parser && parser->over_total())) {
     result.error = reply(413, "body_too_large",
                          "the request body is over the limit of " + std::to_string(max_body) + " bytes");
     result.close = true;

@@ -1,6 +1,8 @@
 #include "cutout/logging/logging.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <ctime>
 #include <memory>
 
@@ -61,9 +63,35 @@ class JsonFormatter final : public spdlog::formatter {
   }
 };
 
+bool is_control(char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }
+
+// Text lines hold client text (paths, header values): a control byte is written as \xHH, so a
+// "%0A" in a path cannot start a forged line and "\r" cannot hide one on a terminal.
+std::string escaped(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    if (is_control(c) || c == '\\') {
+      char hex[8];
+      std::snprintf(hex, sizeof(hex), "\\x%02x", static_cast<unsigned char>(c));
+      out += hex;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+// A field value: a string with no space, quote, '=' or control byte as it is; any other string as
+// a JSON string (quoted, escaped), so a value cannot pose as more key=value pairs; the rest as JSON.
 std::string as_text(const nlohmann::json& value) {
-  return value.is_string() ? value.get<std::string>()
-                           : value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (value.is_string()) {
+    const std::string& text = value.get_ref<const std::string&>();
+    const bool plain = !text.empty() && text.find_first_of(" \"=\\") == std::string::npos &&
+                       std::none_of(text.begin(), text.end(), is_control);
+    if (plain) return text;
+  }
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace
@@ -89,12 +117,12 @@ void log_event(spdlog::level::level_enum level, std::string_view message,
     t_fields = nullptr;
     return;
   }
-  std::string line(message);
+  std::string line = escaped(message);
   for (const auto& [key, value] : t_context.items()) {
-    if (!fields.is_object() || !fields.contains(key)) line += " " + key + "=" + as_text(value);
+    if (!fields.is_object() || !fields.contains(key)) line += " " + escaped(key) + "=" + as_text(value);
   }
   if (fields.is_object()) {
-    for (const auto& [key, value] : fields.items()) line += " " + key + "=" + as_text(value);
+    for (const auto& [key, value] : fields.items()) line += " " + escaped(key) + "=" + as_text(value);
   }
   spdlog::log(level, "{}", line);
 }

@@ -122,11 +122,11 @@ void ModelLoader::load() {
 
     log_event(spdlog::level::info, "ready", {{"timeline", to_json(readiness_.timeline())}});
   } catch (const Error& e) {
-    readiness_.fail(e.what());
+    readiness_.fail(e.what(), e.type());
   } catch (const c10::Error& e) {
-    readiness_.fail(std::string("libtorch: ") + e.what_without_backtrace());
+    readiness_.fail(std::string("libtorch: ") + e.what_without_backtrace(), "libtorch_error");
   } catch (const std::exception& e) {
-    readiness_.fail(e.what());
+    readiness_.fail(e.what(), "start_up_failed");
   }
   if (readiness_.phase() == Phase::Failed) {
     log_event(spdlog::level::err, "start-up failed", {{"reason", readiness_.failure_reason()}});

@@ -78,9 +78,10 @@ void Readiness::enter(Phase next) {
   publish(next);
 }
 
-void Readiness::fail(const std::string& reason) {
+void Readiness::fail(const std::string& reason, const std::string& public_reason) {
   if (failure_claimed_.exchange(true, std::memory_order_acq_rel) || phase() == Phase::Ready) return;
   failure_reason_ = reason.empty() ? "unknown failure" : reason;
+  public_failure_reason_ = public_reason.empty() ? "start_up_failed" : public_reason;
   mark(Milestone::Failed);
   publish(Phase::Failed);
 }
@@ -106,6 +107,10 @@ void Readiness::publish(Phase next) {
 
 std::string Readiness::failure_reason() const {
   return phase() == Phase::Failed ? failure_reason_ : std::string();
+}
+
+std::string Readiness::public_failure_reason() const {
+  return phase() == Phase::Failed ? public_failure_reason_ : std::string();
 }
 
 Phase Readiness::wait_until_settled(std::chrono::milliseconds timeout) const {

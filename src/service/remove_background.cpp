@@ -35,7 +35,8 @@ engine::Model& ready_model(const Readiness& readiness, const ModelLoader& loader
   const Phase phase = readiness.phase();
   if (phase == Phase::Failed) {
     throw Error(ErrorKind::ModelFailed, "model_failed",
-                "the model failed to load: " + readiness.failure_reason());
+                "the model failed to load (" + readiness.public_failure_reason() +
+                    "); the reason is in this instance's log");
   }
   engine::Model* model = loader.model();
   if (phase != Phase::Ready || model == nullptr) {

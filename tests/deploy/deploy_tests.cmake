@@ -29,3 +29,10 @@ add_test(NAME deploy_stage_build_cuda
 set_tests_properties(deploy_stage_build_cpu PROPERTIES TIMEOUT 1800 RUN_SERIAL TRUE
   ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1")
 set_tests_properties(deploy_stage_build_cuda PROPERTIES TIMEOUT 300 ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1")
+# deploy/nginx/cutout-front.conf in front of the real binary (nginx-light, from setup.sh
+# --for-tests); skipped with the reason when nginx is absent.
+add_test(NAME deploy_nginx_front
+  COMMAND ${CUTOUT_PYTHON} ${CUTOUT_DEPLOY_TESTS}/nginx_front_test.py ${PROJECT_SOURCE_DIR}
+          $<TARGET_FILE:cutout-server> ${CUTOUT_FIXTURE_DIR})
+set_tests_properties(deploy_nginx_front PROPERTIES TIMEOUT 120 SKIP_RETURN_CODE 77
+  ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1")

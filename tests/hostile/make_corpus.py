@@ -531,8 +531,14 @@ def build_cases():
        "percent-encoded #ffffff", channels=3)
 
     # Protocol level.
-    err("unknown_path", raw_request(png, "image/png", path="/../../etc/passwd"), 404, "not_found",
+    err("unknown_path", raw_request(b"", None, path="/../../etc/passwd"), 404, "not_found",
         "a path traversal in the URL is just an unknown route")
+    err("body_to_unknown_path", raw_request(png, "image/png", path="/../../etc/passwd"), 413, "body_not_allowed",
+        "a body on a route that takes none (an unknown one too) is refused before it is read")
+    err("gzip_body", raw_request(png, "image/png", extra_headers=["Content-Encoding: gzip"]), 415,
+        "unsupported_content_encoding", "request bodies are never inflated: refused before reading")
+    err("body_to_warmup", raw_request(png, "image/png", path="/warmup"), 413, "body_not_allowed",
+        "/warmup takes no body: refused unread (the library read and inflated any)")
     err("get_on_upload_route", raw_request(b"", None, method="GET"), 404, "not_found",
         "GET on the upload route")
     err("uri_too_long", raw_request(png, "image/png", "?format=" + "a" * 9000), 414, "uri_too_long",

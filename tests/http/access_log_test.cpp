@@ -2,7 +2,12 @@
 // the answer (a handler, the body reader, the pre-routing hook, the library's own statuses).
 // Lines are captured from the JSON logger through a test sink.
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <chrono>
+#include <sstream>
 #include <condition_variable>
 #include <mutex>
 #include <string>
@@ -12,6 +17,7 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/sinks/base_sink.h>
+#include <spdlog/sinks/ostream_sink.h>
 
 #include "cutout/logging/logging.hpp"
 #include "support/fixtures.hpp"
@@ -122,8 +128,8 @@ TEST_F(AccessLog, EveryErrorLineCarriesTheTypeTheClientGot) {
         "body_too_large");
   // The library's own statuses, answered through the error handler.
   check(c.Get("/no-such-endpoint"), "GET /no-such-endpoint 404", 404, "not_found");
-  // (414 is answered before the request line is parsed: the line has no method or path.)
-  check(c.Get("/warmup?" + std::string(9000, 'a')), "  414", 414, "uri_too_long");
+  // (414 is answered before the request line is parsed: "-" stands for its method and path.)
+  check(c.Get("/warmup?" + std::string(9000, 'a')), "- - 414", 414, "uri_too_long");
   // CORS preflight from an origin not allowed.
   check(c.Options("/remove-background", {{"Origin", "https://evil.example"}, {"Access-Control-Request-Method", "POST"}}),
         "OPTIONS /remove-background 403", 403, "cors_origin_not_allowed");
@@ -144,6 +150,75 @@ TEST_F(AccessLog, SuccessLinesHaveNoErrorTypeEvenAfterAnErrorOnTheSameWorker) {
   EXPECT_EQ(logged_type("POST /remove-background 200", 200), "");
   ASSERT_EQ(c.Get("/warmup")->status, 200);
   EXPECT_EQ(logged_type("GET /warmup 200", 200), "");
+}
+
+// Requests the library refuses before routing (no hook sees them start) logged the latency since
+// the previous request on the worker, or since the clock's epoch, and no method or path. Now: what
+// the library parsed, "-" for the rest, no latency, and refused_before_routing.
+TEST_F(AccessLog, RefusalsBeforeRoutingLogWhatWasParsedAndNoLatency) {
+  config::Settings o = cutout::testing::test_settings();
+  o.http_threads = 1;  // one worker: a stale start from the request before would be on this thread
+  cutout::testing::InProcessServer server(o);
+  server.load();
+  httplib::Client c("127.0.0.1", server.port());
+  ASSERT_EQ(c.Get("/warmup")->status, 200);
+  const json timed = sink_->access_line("GET /warmup 200");
+  ASSERT_TRUE(timed.is_object());
+  EXPECT_TRUE(timed["httpRequest"].contains("latency")) << timed;
+  EXPECT_FALSE(timed.contains("refused_before_routing")) << timed;
+
+  const auto raw = [&](const std::string& request) {
+    // A request line the client library would not send: a socket of our own.
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<std::uint16_t>(server.port()));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    ASSERT_EQ(send(fd, request.data(), request.size(), MSG_NOSIGNAL), static_cast<ssize_t>(request.size()));
+    shutdown(fd, SHUT_WR);  // nothing more comes: the server closes after its answer
+    char buf[4096];
+    while (recv(fd, buf, sizeof(buf), 0) > 0) {
+    }
+    close(fd);
+  };
+  const auto untimed = [&](const std::string& message, int status, const std::string& method,
+                           const std::string& url) {
+    SCOPED_TRACE(message);
+    const json line = sink_->access_line(message);
+    ASSERT_TRUE(line.is_object()) << "no access line '" << message << "'";
+    EXPECT_EQ(line["httpRequest"]["status"], status);
+    EXPECT_EQ(line["httpRequest"]["requestMethod"], method);
+    EXPECT_EQ(line["httpRequest"]["requestUrl"], url);
+    EXPECT_FALSE(line["httpRequest"].contains("latency")) << line;
+    EXPECT_FALSE(line.contains("duration_ms")) << line;
+    EXPECT_EQ(line.value("refused_before_routing", false), true) << line;
+  };
+  raw("GET /warmup HTTP/9.9\r\nConnection: close\r\n\r\n");  // the line splits: method and target known
+  untimed("GET /warmup 400", 400, "GET", "/warmup");
+  raw("GET / HTTP/1.1\n\n");  // bare LF: the line is refused before it is split
+  untimed("- - 400", 400, "-", "-");
+  raw("GET /" + std::string(9000, 'a') + " HTTP/1.1\r\nConnection: close\r\n\r\n");
+  untimed("- - 414", 414, "-", "-");
+}
+
+// --log-format text: a path or header with a line break (a decoded %0A) could write a line of its
+// own into the log, and a value with spaces could pose as more key=value fields.
+TEST(TextLog, ClientTextCannotForgeALineOrAField) {
+  std::ostringstream out;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(out);
+  setup_logging(LogFormat::Text, sink);
+  log_event(spdlog::level::info, "GET /a\n2026-01-01T00:00:00.000 INFO  forged 200",
+            {{"userAgent", "x\r\nERROR forged status=500"}, {"plain", "curl/8.0"}, {"n", 3}});
+  setup_logging(LogFormat::Text);  // back to stdout
+  const std::string text = out.str();
+  ASSERT_FALSE(text.empty());
+  EXPECT_EQ(text.find('\n'), text.size() - 1) << text;  // one line, ended once
+  EXPECT_EQ(text.find('\r'), std::string::npos) << text;
+  EXPECT_NE(text.find("GET /a\\x0a2026-01-01"), std::string::npos) << text;
+  EXPECT_NE(text.find("userAgent=\"x\\r\\nERROR forged status=500\""), std::string::npos) << text;
+  EXPECT_NE(text.find(" plain=curl/8.0"), std::string::npos) << text;  // plain values stay bare
+  EXPECT_NE(text.find(" n=3"), std::string::npos) << text;
 }
 
 }  // namespace

@@ -106,15 +106,26 @@ TEST(HttpServer, HealthSaysFailedWithTheReason) {
   expect_error(res, 503, "model_failed");
   const json body = json::parse(res->body);
   EXPECT_EQ(body["status"], "failed");
-  EXPECT_NE(body["error"]["message"].get<std::string>().find("not_torchscript.pt"), std::string::npos);
+  // Anyone may read /health: the phase and a short code, never the model path or LibTorch's
+  // message (both are in the log's "start-up failed" line).
+  EXPECT_EQ(body["reason"], "model_load_failed");
+  const std::string message = body["error"]["message"].get<std::string>();
+  EXPECT_NE(message.find("model_load_failed"), std::string::npos) << message;
+  EXPECT_NE(s.readiness().failure_reason().find("not_torchscript.pt"), std::string::npos)
+      << "the log's reason names the file";
+  for (const char* secret : {"not_torchscript.pt", "/", "TorchScript", "torch", "Exception", "line "}) {
+    EXPECT_EQ(res->body.find(secret), std::string::npos) << secret << " in " << res->body;
+  }
   EXPECT_FALSE(res->has_header("Retry-After"));
   auto warmup = s.client().Post("/warmup");
   expect_error(warmup, 503, "model_failed");
   EXPECT_EQ(json::parse(warmup->body)["status"], "failed");
+  EXPECT_EQ(json::parse(warmup->body)["reason"], "model_load_failed");
   EXPECT_FALSE(warmup->has_header("Retry-After"));
   auto upload = s.client().Post("/remove-background", picture_png(), "image/png");
   expect_error(upload, 503, "model_failed");
   EXPECT_FALSE(upload->has_header("Retry-After"));
+  EXPECT_EQ(upload->body.find("not_torchscript.pt"), std::string::npos) << upload->body;
 }
 
 TEST(HttpServer, WhileLoadingEveryRouteGivesTheSameRetryAfter) {

@@ -66,13 +66,27 @@ TEST_F(StatusPolicyTest, InternalErrorsAnswerWithoutTheirDetail) {
   EXPECT_EQ(reply_for(std::bad_alloc()).type, "out_of_memory");
 }
 
-TEST_F(StatusPolicyTest, ModelFailedCarriesTheReason) {
-  readiness.fail("file is not TorchScript");
+// The answer carries the short public code; the full reason (a path, LibTorch's text) is the log's.
+TEST_F(StatusPolicyTest, ModelFailedCarriesThePublicReasonOnly) {
+  readiness.fail("/models/secret/default.pt: file is not TorchScript", "model_load_failed");
   const ErrorReply r = policy.model_failed();
   EXPECT_EQ(r.status, 503);
   EXPECT_EQ(r.type, "model_failed");
-  EXPECT_NE(r.message.find("file is not TorchScript"), std::string::npos);
+  EXPECT_NE(r.message.find("model_load_failed"), std::string::npos) << r.message;
+  EXPECT_EQ(r.message.find("TorchScript"), std::string::npos) << r.message;
+  EXPECT_EQ(r.message.find("/models/secret"), std::string::npos) << r.message;
   EXPECT_FALSE(r.retry_after_s);
+}
+
+TEST(ErrorResponse, ScreeningRefusals) {
+  EXPECT_EQ(content_encoding_refused("gzip").status, 415);
+  EXPECT_EQ(content_encoding_refused("gzip").type, "unsupported_content_encoding");
+  EXPECT_EQ(content_encoding_refused("a\r\nb").message.find('\n'), std::string::npos);
+  EXPECT_EQ(body_not_allowed("/warmup").status, 413);
+  EXPECT_EQ(body_not_allowed("/warmup").type, "body_not_allowed");
+  EXPECT_EQ(too_many_headers(64).status, 431);
+  EXPECT_EQ(too_many_headers(64).type, "too_many_headers");
+  EXPECT_EQ(reply_for_status(431).type, "too_many_headers");
 }
 
 TEST(ErrorResponse, BodyHasTheDocumentedShape) {

@@ -295,5 +295,44 @@ TEST(UploadContentType, GenericTypesAreJudgedByTheBytesOthersAreRefused) {
   }
 }
 
+// Every byte read counts against the total: a million empty parts (a chunked body to the old
+// library parser cost +348 MB past the 32 MiB limit), an epilogue, a preamble, padding.
+TEST(MultipartTotal, AMillionEmptyPartsAreRefusedAtTheByteLimitFedPieceByPiece) {
+  const std::string empty_part = "--" + kB + "\r\nContent-Disposition: form-data; name=a\r\n\r\n\r\n";
+  MultipartLimits limits;
+  limits.max_parts = SIZE_MAX;  // the byte count alone must stop it
+  limits.max_total_bytes = 1u << 20;
+  MultipartParser parser(kB, limits);
+  std::size_t fed = 0;
+  bool refused = false;
+  for (int i = 0; i < 1'000'000 && !refused; ++i) {
+    refused = !parser.feed(empty_part);
+    fed += empty_part.size();
+  }
+  EXPECT_TRUE(refused);
+  EXPECT_TRUE(parser.over_total());
+  EXPECT_LE(fed, limits.max_total_bytes + empty_part.size());
+  EXPECT_NE(parser.error().find("over 1048576 bytes"), std::string::npos) << parser.error();
+  EXPECT_TRUE(parser.parts().empty());  // dropped on failure
+
+  MultipartParser counted(kB);  // default limits: the part count stops it first
+  bool stopped = false;
+  for (int i = 0; i < 1'000'000 && !stopped; ++i) stopped = !counted.feed(empty_part);
+  EXPECT_NE(counted.error().find("more than 64 parts"), std::string::npos) << counted.error();
+}
+
+TEST(MultipartTotal, PreambleEpilogueAndPaddingCount) {
+  const std::string body = "--" + kB + "\r\nContent-Disposition: form-data; name=image\r\n\r\nxyz\r\n" + closing();
+  MultipartLimits limits;
+  limits.max_total_bytes = body.size() + 100;
+  EXPECT_EQ(refusal(body, limits), "");  // under the limit: accepted
+  EXPECT_EQ(refusal(body + std::string(100, 'e'), limits), "");  // exactly at it
+  expect_refused(body + std::string(101, 'e'), "over", limits);  // the epilogue is read, so counted
+  expect_refused(std::string(101, 'p') + "\r\n" + body, "over", limits);  // the preamble too
+  const std::string padded = "--" + kB + std::string(150, ' ') +
+                             "\r\nContent-Disposition: form-data; name=image\r\n\r\nxyz\r\n" + closing();
+  expect_refused(padded, "over", limits);
+}
+
 }  // namespace
 }  // namespace cutout::http

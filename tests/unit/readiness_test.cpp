@@ -56,6 +56,18 @@ TEST(Readiness, NeverGoesBackwardsOrLeavesAFinalState) {
   EXPECT_TRUE(f.timeline().at(Milestone::Failed));
 }
 
+// The log's reason and the short code /health may show are kept apart.
+TEST(Readiness, FailureHasAPublicCodeBesideTheLoggedReason) {
+  Readiness r;
+  EXPECT_EQ(r.public_failure_reason(), "");
+  r.fail("/srv/models/x.pt: PytorchStreamReader failed", "model_load_failed");
+  EXPECT_EQ(r.failure_reason(), "/srv/models/x.pt: PytorchStreamReader failed");
+  EXPECT_EQ(r.public_failure_reason(), "model_load_failed");
+  Readiness unnamed;
+  unnamed.fail("boom");
+  EXPECT_EQ(unnamed.public_failure_reason(), "start_up_failed");
+}
+
 TEST(Readiness, ConcurrentReadersSeeAMonotonicSequenceAndTheReasonWithFailed) {
   for (int round = 0; round < 20; ++round) {
     Readiness r;

@@ -63,6 +63,14 @@ ErrorReply body_too_large(std::size_t limit_bytes);
 // 401 unauthorized: the API key (--api-key) is missing or wrong.
 ErrorReply unauthorized();
 
+// The request screening's refusals (request_screen.hpp), made before any body byte is read:
+// 415 unsupported_content_encoding (a Content-Encoding other than identity, named in the message),
+// 413 body_not_allowed (a body on `path`, which takes none),
+// 431 too_many_headers (more than `limit` header lines).
+ErrorReply content_encoding_refused(const std::string& encoding);
+ErrorReply body_not_allowed(const std::string& path);
+ErrorReply too_many_headers(std::size_t limit);
+
 // {"error":{"code","type","message"}}: as an object (to add fields to) or as text.
 nlohmann::json error_object(const ErrorReply& reply);
 std::string error_json(const ErrorReply& reply);

@@ -64,7 +64,8 @@ class Metrics {
   // `readiness` and `loader` must outlive the registry.
   Metrics(const service::Readiness& readiness, const service::ModelLoader& loader, MetricsSources sources);
 
-  // One answered request (the access-log hook calls this).
+  // One answered request (the access-log hook calls this). `seconds` < 0: not timed (the HTTP
+  // library refused it before routing); it is counted but not put in the duration histogram.
   void record(const httplib::Request& request, const httplib::Response& response, double seconds);
 
   // The whole exposition, current values.

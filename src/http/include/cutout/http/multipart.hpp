@@ -15,6 +15,7 @@
 // most one header block or one possible delimiter still being read. No LibTorch, no httplib.
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,6 +26,9 @@ namespace cutout::http {
 struct MultipartLimits {
   std::size_t max_parts = 64;          // every part counts, empty ones too
   std::size_t max_header_bytes = 8192; // one part's header block, with the padding before it
+  // Every byte fed counts: preamble, delimiters, padding, part headers, contents, empty parts and
+  // the epilogue (which is otherwise ignored). The upload passes its body limit here.
+  std::size_t max_total_bytes = SIZE_MAX;
 };
 
 struct FormPart {
@@ -43,7 +47,8 @@ bool is_multipart_form_data(std::string_view content_type);
 std::optional<std::string> multipart_boundary(std::string_view content_type);
 
 // Push parser: feed() the body as it arrives, then finish(). Both return false once the body is
-// known to be malformed or over a limit; error() then says why, and nothing more need be read.
+// known to be malformed or over a limit; error() then says why (over_total(): it was the byte
+// limit), and nothing more need be read.
 class MultipartParser {
  public:
   explicit MultipartParser(std::string boundary, MultipartLimits limits = {});
@@ -52,6 +57,7 @@ class MultipartParser {
   bool finish();  // the body ended: true only if the closing delimiter was read
 
   const std::string& error() const { return error_; }
+  bool over_total() const { return total_ > limits_.max_total_bytes; }
   bool complete() const { return state_ == State::Epilogue; }
   const std::vector<FormPart>& parts() const { return parts_; }
   std::vector<FormPart> take_parts() { return std::move(parts_); }
@@ -70,6 +76,7 @@ class MultipartParser {
   std::string buf_;        // bytes received and not yet consumed
   std::size_t pos_ = 0;    // where in buf_ consumption stands
   std::size_t padding_ = 0;      // whitespace after the last boundary line (counts as header)
+  std::size_t total_ = 0;        // bytes fed so far, all of them (limits_.max_total_bytes)
   bool after_preamble_ = false;  // the delimiter being checked was found in the preamble
   std::vector<FormPart> parts_;
   std::string error_;

@@ -55,8 +55,11 @@ class Readiness {
   void mark(Milestone milestone);
 
   // Publishes the reason, then the state: a reader that sees Failed always sees the reason.
-  void fail(const std::string& reason);
-  std::string failure_reason() const;  // empty unless phase() == Failed
+  // `reason` is for the log only (it may hold the model path, a LibTorch message); `public_reason`
+  // is a short code anyone may read from /health ("model_load_failed", "self_test_failed", ...).
+  void fail(const std::string& reason, const std::string& public_reason = "start_up_failed");
+  std::string failure_reason() const;         // empty unless phase() == Failed
+  std::string public_failure_reason() const;  // empty unless phase() == Failed
 
   // A model is proven once one forward pass has succeeded: a warm-up pass, or a request's when
   // there is none (--warmup-runs 0). Until then Ready only means "loaded".
@@ -87,6 +90,7 @@ class Readiness {
   std::atomic<bool> failure_claimed_{false};
   std::atomic<bool> proven_{false};
   std::string failure_reason_;  // written once, before phase_ becomes Failed
+  std::string public_failure_reason_;  // likewise
   std::array<std::atomic<std::int64_t>, static_cast<int>(Milestone::Count)> milestone_ns_{};
   std::atomic<std::int64_t> phase_started_ns_{0};
   std::array<std::atomic<double>, 3> typical_ms_{};
