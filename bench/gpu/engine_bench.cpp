@@ -50,7 +50,7 @@ struct Args {
   int runs = 10;
   int threads = 0;         // 0: LibTorch's default
   int cudnn_benchmark = -1;  // -1: the engine's choice; 0/1 override it after load
-  int pipeline_pixels = 0;   // >0: also time preprocessing and mask resize for an image this big
+  std::vector<int> pipeline_pixels;  // also time the device half of a request for images this big
   std::string jit_executor = "engine";  // engine (Model::load's choice) | profiling | no-optimize
 };
 
@@ -93,7 +93,14 @@ Args parse(int argc, char** argv) {
       if (v != "engine" && v != "profiling" && v != "no-optimize") usage("bad --jit-executor " + v);
       a.jit_executor = v;
     } else if (flag == "--pipeline-megapixels") {
-      a.pipeline_pixels = std::stoi(v) * 1'000'000;
+      // A comma-separated list of megapixels (0.5, 3, 12, 24: bench/pipeline's sizes).
+      std::size_t start = 0;
+      while (start <= v.size()) {
+        const std::size_t comma = std::min(v.find(',', start), v.size());
+        const double mp = std::stod(v.substr(start, comma - start));
+        if (mp > 0) a.pipeline_pixels.push_back(static_cast<int>(mp * 1e6));
+        start = comma + 1;
+      }
     } else {
       usage("unknown flag " + flag);
     }
@@ -103,8 +110,10 @@ Args parse(int argc, char** argv) {
   return a;
 }
 
-// Preprocessing (uint8 image -> model input on the device) and the mask's way back, for an image
-// of about `pixels` 4:3 pixels, from pageable memory (what OpenCV decodes into) and from pinned.
+// The device half of a request for an image of about `pixels` 4:3 pixels, as
+// service::BackgroundRemover runs it: preprocessing (uint8 image -> model input on the device),
+// the forward pass, and the mask's way back to the image's size on the host; from pageable memory
+// (what the decoder writes into) and from pinned.
 nlohmann::json time_pipeline(cutout::engine::Model& model, int pixels, int repeats) {
   const int width = static_cast<int>(std::sqrt(pixels * 4.0 / 3.0));
   const int height = pixels / width;
@@ -115,24 +124,28 @@ nlohmann::json time_pipeline(cutout::engine::Model& model, int pixels, int repea
   std::vector<std::pair<std::string, torch::Tensor>> sources{{"pageable", image}};
   if (device.is_cuda()) sources.emplace_back("pinned", image.pin_memory());
   for (const auto& [name, source] : sources) {
-    std::vector<double> pre, post;
+    std::vector<double> pre, fwd, post, total;
     for (int i = 0; i < repeats + 1; ++i) {  // the first is a warm-up
-      auto t = Clock::now();
+      const auto t_start = Clock::now();
+      auto t = t_start;
       auto input = cutout::engine::make_model_input(source, meta, device, model.dtype());
       sync(device);
       const double pre_ms = ms_since(t);
-      auto probability = torch::rand({1, 1, meta.input_height, meta.input_width},
-                                     torch::TensorOptions().device(device).dtype(model.dtype()));
-      sync(device);
+      t = Clock::now();
+      auto probability = model.forward(input);  // synchronises on CUDA
+      const double forward_ms = ms_since(t);
       t = Clock::now();
       auto mask = cutout::engine::mask_to_image_size(probability, height, width);
       const double post_ms = ms_since(t);
       if (i > 0) {
         pre.push_back(pre_ms);
+        fwd.push_back(forward_ms);
         post.push_back(post_ms);
+        total.push_back(ms_since(t_start));
       }
     }
-    out[name] = {{"preprocess_ms", median(pre)}, {"mask_resize_ms", median(post)}};
+    out[name] = {{"preprocess_ms", median(pre)}, {"forward_ms", median(fwd)},
+                 {"mask_resize_ms", median(post)}, {"total_ms", median(total)}};
   }
   // The resize alone, [3, H, W] uint8 on the device -> the model's size, as make_model_input runs
   // it, and (on the CPU) the tensor-op version that other devices use.
@@ -241,8 +254,11 @@ int main(int argc, char** argv) {
       report["steady_median_ms"] = median(steady);
       report["first_over_steady"] = forwards.front() / median(steady);
     }
-    if (args.pipeline_pixels > 0) {
-      report["pipeline"] = time_pipeline(*model, args.pipeline_pixels, 5);
+    if (!args.pipeline_pixels.empty()) {
+      report["pipeline"] = nlohmann::json::array();
+      for (const int pixels : args.pipeline_pixels) {
+        report["pipeline"].push_back(time_pipeline(*model, pixels, 5));
+      }
     }
   } catch (const std::exception& e) {
     report["error"] = e.what();

@@ -20,7 +20,8 @@
 # Settings (environment): OUT (required), DEVICE=cuda, SIZE=1024, RUNS=5, FORWARDS=20,
 # IMPLS=cutout,jit,eager,cutout-optimized,cutout-fp16file, PRECISIONS (fp32,fp16 on cuda; fp32 on cpu), BUDGET_S=450,
 # PYTHON=python3, BUILD_DIR=build-gpu, MODEL_DIR=/tmp/cutout-gpu-models, JOBS=nproc,
-# PIPELINE_MP=12 (image size of the preprocessing timing; 0 skips it),
+# PIPELINE_MP=0.5,3,12,24 (image sizes, in megapixels, of the device half of a request: preprocess,
+# forward, mask back to size, as bench/pipeline sends them; 0 skips it),
 # PROBE=1 (0 skips step 3), BATCHES=1,2,4,8, PROBE_ITERS=10, COLD_ROUNDS=3,
 # COMPARE_RESERVE_S=100 (seconds kept from the probe for step 4),
 # MODEL=FILE.pt (skip the export and use this file for both precisions: the logic check on CPU),
@@ -43,7 +44,7 @@ MODEL_DIR=${MODEL_DIR:-/tmp/cutout-gpu-models}
 JOBS=${JOBS:-$(nproc)}
 if [[ $DEVICE == cpu ]]; then PRECISIONS=${PRECISIONS:-fp32}; else PRECISIONS=${PRECISIONS:-fp32,fp16}; fi
 IMPLS=${IMPLS:-cutout,jit,eager,cutout-optimized,cutout-fp16file}
-PIPELINE_MP=${PIPELINE_MP:-12}
+PIPELINE_MP=${PIPELINE_MP:-0.5,3,12,24}
 PROBE=${PROBE:-1}
 BATCHES=${BATCHES:-1,2,4,8}
 PROBE_ITERS=${PROBE_ITERS:-10}
@@ -180,10 +181,11 @@ if (( deadline > 0 )); then
 else
   log "compare: no time left"; status=1
 fi
-# Preprocessing (Pillow-exact resize on the device) and the mask's way back for a 12 MP image,
-# from pageable and from pinned host memory: cheap, so only if time is left.
-if (( PIPELINE_MP > 0 && $(left) > 40 )); then
-  log "pipeline: $PIPELINE_MP MP preprocessing and mask resize"
+# The device half of bench/pipeline's requests (issue 15): preprocessing (Pillow-exact resize on the
+# device), the forward pass and the mask's way back, at each of its image sizes, from pageable and
+# from pinned host memory. The CPU half (decode, compose, encode) is bench/pipeline/run.py's.
+if [[ $PIPELINE_MP != 0 ]] && (( $(left) > 40 )); then
+  log "pipeline: $PIPELINE_MP MP: preprocessing, forward, mask resize"
   fp16_or_32=$("$PYTHON" -c 'import json,sys; m=json.load(open(sys.argv[1])); print(m["fp16"]["path"])' "$models_json")
   timeout $(( $(left) - 10 )) "$BUILD_DIR/cutout-engine-bench" --model "$fp16_or_32" --device "$DEVICE" \
     --warmup 1 --runs 0 --pipeline-megapixels "$PIPELINE_MP" > "$OUT/pipeline.json" 2>> "$OUT/progress.log" || true

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""The GPU benchmark's one summary table, from OUT/probe.json (probe.py) and OUT/compare.json
-(compare.py), either may be missing. Prints it and writes OUT/summary.txt and OUT/summary.json.
+"""The GPU benchmark's one summary table, from OUT/probe.json (probe.py), OUT/compare.json
+(compare.py) and OUT/pipeline.json (engine-bench's pipeline step), any may be missing. Prints it
+and writes OUT/summary.txt and OUT/summary.json.
 The columns are documented in docs/performance.md ("The summary table").
 
     python3 bench/gpu/summary.py --out OUT
@@ -163,6 +164,31 @@ def compare_rows(summary):
     return rows
 
 
+def pipeline_rows(report):
+    """The device half of a request per image size (engine-bench --pipeline-megapixels)."""
+    if "error" in report:
+        return [na_row("pipeline", os.path.basename(report.get("model", "")), report.get("precision", ""),
+                       "", "error", report["error"][:120])]
+    rows = []
+    model = os.path.basename(report.get("model", ""))
+    for size in report.get("pipeline", []):
+        for source in ("pageable", "pinned"):
+            if source not in size:
+                continue
+            config = f"{size['width']}x{size['height']} {source}"
+            for metric in ("preprocess_ms", "forward_ms", "mask_resize_ms", "total_ms"):
+                if metric in size[source]:
+                    rows.append(row("pipeline", model, report.get("precision", ""), config, metric,
+                                    [size[source][metric]], note="median of 5"))
+    return rows
+
+
+def last_json_line(path):
+    with open(path) as f:
+        lines = [line for line in f if line.strip().startswith("{")]
+    return json.loads(lines[-1]) if lines else None
+
+
 def fmt(v):
     return f"{v:.4g}" if abs(v) < 1 else f"{v:.1f}" if abs(v) < 1000 else f"{v:.0f}"
 
@@ -197,6 +223,11 @@ def main():
             sources[name] = True
         else:
             sources[name] = False
+    pipeline_path = os.path.join(a.out, "pipeline.json")
+    report = last_json_line(pipeline_path) if os.path.isfile(pipeline_path) else None
+    sources["pipeline.json"] = report is not None
+    if report is not None:
+        rows += pipeline_rows(report)
     text = render(rows)
     with open(os.path.join(a.out, "summary.txt"), "w") as f:
         f.write(text)

@@ -5,7 +5,6 @@
 
 #include "cutout/imaging/foreground.hpp"
 
-#include <sched.h>
 #include <sys/mman.h>
 
 #include <algorithm>
@@ -81,13 +80,6 @@ struct Level {
   throw Error(ErrorKind::Internal, "internal", "estimate_foreground: " + what);
 }
 
-int usable_cpus() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (sched_getaffinity(0, sizeof(set), &set) == 0) return std::max(1, CPU_COUNT(&set));
-  return std::max(1u, std::thread::hardware_concurrency());
-}
-
 // A reusable barrier (C++17 has none): the sweeps' half steps must not overlap.
 class Barrier {
  public:
@@ -118,7 +110,7 @@ class Estimator {
 
   void run(const ForegroundSink& sink) {
     build_levels();
-    const int threads_wanted = o_.threads > 0 ? o_.threads : usable_cpus();
+    const int threads_wanted = o_.threads > 0 ? o_.threads : core::parallel_threads();
     for (int k = static_cast<int>(levels_.size()) - 1; k >= 0; --k) {
       Level& level = levels_[k];
       // A thread per ~16 tiles at most: below that, starting one costs more than it saves.
@@ -164,7 +156,9 @@ class Estimator {
   template <typename Fn>
   static void run_parallel(int wanted, Fn&& fn) {
     static std::atomic<int> helpers_running{0};
-    static const int helper_cap = usable_cpus() - 1;
+    // The same thread count as the shared pool (--cpu-threads, from the CPU quota); the sweeps need
+    // all parts running at once (a barrier between half steps), so they cannot be pool chunks.
+    const int helper_cap = core::parallel_threads() - 1;
     int taken = 0;
     for (int running = helpers_running.load(); wanted > 1;) {
       taken = std::min(wanted - 1, helper_cap - running);

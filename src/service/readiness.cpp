@@ -90,6 +90,7 @@ bool Readiness::fail_unproven(const std::string& reason) {
   if (proven() || phase() != Phase::Ready) return false;
   if (failure_claimed_.exchange(true, std::memory_order_acq_rel)) return false;
   failure_reason_ = "the model's first forward pass failed (no warm-up pass had run it): " + reason;
+  public_failure_reason_ = "first_forward_failed";
   mark(Milestone::Failed);
   publish(Phase::Failed);
   return true;

@@ -49,8 +49,8 @@ struct ForegroundOptions {
   // min(a, 1 - a) |B - F|, under 8 levels of 255 in a * F for the default. 0: every 0 < a < 255.
   int settled = 8;
   int dense_pixels = 65536;      // levels up to this many pixels are swept whole
-  // Threads for one call, 0: the CPUs this process may run on (sched_getaffinity). Helper threads
-  // are capped process-wide at those CPUs minus one, so concurrent calls share rather than
+  // Threads for one call, 0: core::parallel_threads() (--cpu-threads, from the CPU quota). Helper
+  // threads are capped process-wide at that count minus one, so concurrent calls share rather than
   // oversubscribe; the answer does not depend on how many a call gets.
   int threads = 0;
 };
