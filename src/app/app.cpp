@@ -10,6 +10,7 @@
 
 #include "cutout/engine/device_memory.hpp"
 #include "cutout/engine/inference_gate.hpp"
+#include "cutout/http/connections.hpp"
 #include "cutout/http/metrics.hpp"
 #include "cutout/http/server.hpp"
 #include "cutout/logging/logging.hpp"
@@ -31,6 +32,13 @@ std::optional<http::GpuMemory> gpu_memory(const service::ModelLoader& loader) {
   const auto memory = engine::cuda_memory(index);
   if (!memory) return std::nullopt;
   return http::GpuMemory{memory->allocated_bytes, memory->reserved_bytes};
+}
+
+// The library server main() serves on: one thread per connection, total read deadlines.
+std::unique_ptr<httplib::Server> connection_server(const config::Settings& s) {
+  return std::make_unique<http::ConnectionServer>(http::ConnectionOptions{
+      s.http_threads, s.max_connections, std::chrono::seconds(s.idle_timeout_s),
+      std::chrono::seconds(s.header_timeout_s), std::chrono::seconds(s.body_timeout_s)});
 }
 
 }  // namespace
@@ -57,7 +65,7 @@ struct App::Parts {
         remover(readiness, loader, gate, imaging::DecodeLimits{settings.max_pixels},
                 imaging::EncodeOptions{}),
         metrics(readiness, loader,
-                http::MetricsSources{[this] { return http::QueueStats{gate.inside(), gate.capacity(), gate.rejected()}; },
+                http::MetricsSources{[this] { return http::QueueStats{gate.inside(), gate.capacity(), gate.rejected(), remover.forward_passes()}; },
                                      [this] { return gpu_memory(loader); }}),
         server(http::AppContext{readiness, loader, remover, &metrics},
                http::HttpOptions{settings.host, settings.port, settings.http_threads,
@@ -70,7 +78,7 @@ struct App::Parts {
                std::move(library_server)) {}
 };
 
-App::App(config::Settings settings) : App(std::move(settings), std::make_unique<httplib::Server>()) {}
+App::App(config::Settings settings) : App(settings, connection_server(settings)) {}
 
 App::App(config::Settings settings, std::unique_ptr<httplib::Server> server)
     : parts_(std::make_unique<Parts>(std::move(settings), std::move(server))) {}

@@ -65,6 +65,11 @@ ErrorReply StatusPolicy::reply_for(const Error& e) const {
       r.status = 503;
       r.retry_after_s = kRetryAfterBusyS;
       break;
+    case ErrorKind::ShuttingDown:
+      r.status = 503;
+      r.retry_after_s = kRetryAfterBusyS;
+      break;
+    case ErrorKind::ClientGone: r.status = kStatusClientGone; break;
     case ErrorKind::Internal:
       return internal(e.type(), e.detail().empty() ? e.what() : e.detail());
   }
@@ -97,6 +102,9 @@ ErrorReply reply_for_status(int status) {
     case 413: return {413, "body_too_large", "the request body is over the limit", std::nullopt};
     case 414: return {414, "uri_too_long", "the request URI is too long", std::nullopt};
     case 415: return {415, "unsupported_media_type", "unsupported content type", std::nullopt};
+    case 408:
+      return {408, "request_timeout", "the request was not sent in time (see --header-timeout-s, --body-timeout-s)",
+              std::nullopt};
     default:
       return {status, status >= 500 ? "internal" : "http_error",
               "HTTP status " + std::to_string(status), std::nullopt};

@@ -103,7 +103,14 @@ RemoveBackgroundResult BackgroundRemover::run(std::string_view image_bytes,
   result.timings.preprocess_ms = watch.lap_ms();
 
   torch::Tensor probability;
-  const auto gate_timing = gate_.run([&] { probability = forward(model, input); });
+  const auto gate_timing = gate_.run([&] {
+    // Checked at the turn, not before: a client that left while queued costs no forward pass.
+    if (options.client_gone && options.client_gone()) {
+      throw Error(ErrorKind::ClientGone, "client_gone", "the client closed the connection while queued");
+    }
+    forward_passes_.fetch_add(1);
+    probability = forward(model, input);
+  });
   result.timings.queue_ms = gate_timing.queue_ms;
   result.timings.inference_ms = gate_timing.run_ms;
   watch.lap_ms();

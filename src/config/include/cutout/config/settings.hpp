@@ -21,7 +21,7 @@ struct Settings {
   PrecisionSetting precision = PrecisionSetting::Auto;
   int input_size = 1024;        // for model files without cutout.json
   int warmup_runs = 1;
-  int http_threads = 8;
+  int http_threads = 8;         // connection threads kept started (see max_connections)
   int queue_depth = 8;          // requests waiting for or running a forward pass
   std::size_t max_body_bytes = 32u * 1024u * 1024u;
   std::size_t max_pixels = 50'000'000;
@@ -39,6 +39,12 @@ struct Settings {
   std::string metrics_host = "127.0.0.1";
   int metrics_port = 0;        // /metrics on its own listener (e.g. 9464); 0: none
   bool metrics_public = false;  // also serve /metrics on the main port
+  // Connections: each open one has its own thread (started on demand; http_threads are kept
+  // started), so slow clients never hold what probes need. Reading a request has total deadlines.
+  int max_connections = 512;   // served at once; when all are busy the longest-idle one is closed
+  int idle_timeout_s = 5;      // keep-alive: waiting for a connection's next (or first) request
+  int header_timeout_s = 10;   // first byte of a request to the end of its headers, in total
+  int body_timeout_s = 60;     // end of the headers to the end of the body, in total
 };
 
 struct ParseOutcome {

@@ -2,6 +2,8 @@
 // The use case: image bytes in, cut-out bytes out. Decoding, preprocessing and encoding run on the
 // caller's thread, in parallel with other requests; only the forward pass waits its turn.
 
+#include <atomic>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -49,10 +51,14 @@ class BackgroundRemover {
 
   // Throws cutout::Error only: NotReady ("not_ready") while loading, ModelFailed
   // ("model_failed") after a failed start, the decoder's errors, Overloaded ("queue_full") when
-  // the queue is full, Internal ("inference_failed", "image_processing_failed") when LibTorch or
+  // the queue is full, ClientGone ("client_gone") when options.client_gone says so at the turn,
+  // Internal ("inference_failed", "image_processing_failed") when LibTorch or
   // OpenCV fail, with their message in Error::detail().
   RemoveBackgroundResult remove(std::string_view image_bytes,
                                 const RemoveBackgroundOptions& options) const;
+
+  // Forward passes run for requests since this remover was made (the warm-up's are not counted).
+  std::uint64_t forward_passes() const { return forward_passes_.load(); }
 
  private:
   RemoveBackgroundResult run(std::string_view image_bytes, const RemoveBackgroundOptions& options) const;
@@ -62,6 +68,7 @@ class BackgroundRemover {
   engine::InferenceGate& gate_;
   imaging::DecodeLimits limits_;
   imaging::EncodeOptions encode_options_;
+  mutable std::atomic<std::uint64_t> forward_passes_{0};
 };
 
 }  // namespace cutout::service
