@@ -354,7 +354,9 @@ TEST(ServerProcess, SigtermWithIdleAndHalfSentConnectionsExits0AtOnce) {
     addr.sin_port = htons(static_cast<uint16_t>(port));
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-    if (*start != '\0') ASSERT_GT(send(fd, start, std::strlen(start), MSG_NOSIGNAL), 0);
+    if (*start != '\0') {
+      ASSERT_GT(send(fd, start, std::strlen(start), MSG_NOSIGNAL), 0);
+    }
     sockets.push_back(fd);
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
