@@ -10,6 +10,7 @@
 
 #include "cutout/engine/device_memory.hpp"
 #include "cutout/engine/inference_gate.hpp"
+#include "cutout/http/connections.hpp"
 #include "cutout/http/metrics.hpp"
 #include "cutout/http/server.hpp"
 #include "cutout/logging/logging.hpp"
@@ -54,6 +55,13 @@ std::uint64_t memory_budget_bytes(std::size_t configured) {
   return budget;
 }
 
+// The library server main() serves on: one thread per connection, total read deadlines.
+std::unique_ptr<httplib::Server> connection_server(const config::Settings& s) {
+  return std::make_unique<http::ConnectionServer>(http::ConnectionOptions{
+      s.http_threads, s.max_connections, std::chrono::seconds(s.idle_timeout_s),
+      std::chrono::seconds(s.header_timeout_s), std::chrono::seconds(s.body_timeout_s)});
+}
+
 }  // namespace
 
 // Declared in the order they are built: each part is made from the settings and the parts above
@@ -84,7 +92,7 @@ struct App::Parts {
                 imaging::EncodeOptions{}, &memory_budget),
         metrics(readiness, loader,
                 http::MetricsSources{[this] { return http::QueueStats{gate.inside(), gate.capacity(), gate.rejected(),
-                                                                      gate.timed_out()}; },
+                                                                      gate.timed_out(), remover.forward_passes()}; },
                                      [this] { return gpu_memory(loader); },
                                      [this] { return memory_budget.stats(); }}),
         server(http::AppContext{readiness, loader, remover, &metrics},
@@ -98,7 +106,7 @@ struct App::Parts {
                std::move(library_server)) {}
 };
 
-App::App(config::Settings settings) : App(std::move(settings), std::make_unique<httplib::Server>()) {}
+App::App(config::Settings settings) : App(settings, connection_server(settings)) {}
 
 App::App(config::Settings settings, std::unique_ptr<httplib::Server> server)
     : parts_(std::make_unique<Parts>(std::move(settings), std::move(server))) {}

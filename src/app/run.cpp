@@ -33,6 +33,8 @@ RunOutcome App::run_until_stopped(const std::atomic<int>& stop_signal) {
     std::this_thread::sleep_for(kMainLoopTick);
   }
 
+  // A stop signal in the failed-start window still reports the failed start.
+  if (state.phase() == service::Phase::Failed) outcome.exit_code = kExitStartFailed;
   log_event(spdlog::level::info, "shutting down",
             {{"signal", stop_signal.load()}, {"phase", to_string(state.phase())}});
   // Stop on a helper thread so the deadline holds even if a request hangs.

@@ -67,7 +67,8 @@ ParseOutcome parse_settings(int argc, const char* const* argv) {
       ->envname("CUTOUT_INPUT_SIZE")->check(CLI::Range(16, 8192));
   app.add_option("--warmup-runs", s.warmup_runs, "Forward passes before ready")
       ->envname("CUTOUT_WARMUP_RUNS")->check(CLI::Range(0, 10));
-  app.add_option("--http-threads", s.http_threads, "HTTP worker threads")
+  app.add_option("--http-threads", s.http_threads,
+                 "HTTP threads kept started (more start on demand, up to --max-connections)")
       ->envname("CUTOUT_HTTP_THREADS")->check(CLI::Range(1, 256));
   app.add_option("--cpu-threads", cpu_threads,
                  "Threads for the CPU stages and LibTorch's CPU work: auto (the container's CPU "
@@ -126,6 +127,19 @@ ParseOutcome parse_settings(int argc, const char* const* argv) {
   app.add_option("--max-queue-wait-ms", s.max_queue_wait_ms,
                  "Longest a request waits for its forward pass before 503 queue_timeout; 0: no limit")
       ->envname("CUTOUT_MAX_QUEUE_WAIT_MS")->check(CLI::Range(0, 3'600'000));
+  app.add_option("--max-connections", s.max_connections,
+                 "Connections served at once, one thread each (started on demand); when all are "
+                 "busy the longest-idle one is closed")
+      ->envname("CUTOUT_MAX_CONNECTIONS")->check(CLI::Range(1, 16384));
+  app.add_option("--idle-timeout-s", s.idle_timeout_s,
+                 "Seconds a keep-alive connection may wait for its next (or first) request")
+      ->envname("CUTOUT_IDLE_TIMEOUT_S")->check(CLI::Range(1, 3600));
+  app.add_option("--header-timeout-s", s.header_timeout_s,
+                 "Seconds a request's line and headers may take in total (then 408)")
+      ->envname("CUTOUT_HEADER_TIMEOUT_S")->check(CLI::Range(1, 3600));
+  app.add_option("--body-timeout-s", s.body_timeout_s,
+                 "Seconds a request's body may take in total (then 408)")
+      ->envname("CUTOUT_BODY_TIMEOUT_S")->check(CLI::Range(1, 3600));
   app.set_version_flag("--version", "cutout-server 0.1.0");
 
   try {

@@ -68,6 +68,11 @@ ErrorReply StatusPolicy::reply_for(const Error& e) const {
       r.status = 503;
       r.retry_after_s = kRetryAfterBusyS;
       break;
+    case ErrorKind::ShuttingDown:
+      r.status = 503;
+      r.retry_after_s = kRetryAfterBusyS;
+      break;
+    case ErrorKind::ClientGone: r.status = kStatusClientGone; break;
     case ErrorKind::Internal:
       return internal(e.type(), e.detail().empty() ? e.what() : e.detail());
   }
@@ -100,6 +105,9 @@ ErrorReply reply_for_status(int status) {
     case 413: return {413, "body_too_large", "the request body is over the limit", std::nullopt};
     case 414: return {414, "uri_too_long", "the request URI is too long", std::nullopt};
     case 415: return {415, "unsupported_media_type", "unsupported content type", std::nullopt};
+    case 408:
+      return {408, "request_timeout", "the request was not sent in time (see --header-timeout-s, --body-timeout-s)",
+              std::nullopt};
     case 416: return {416, "range_not_satisfiable", "the Range header is malformed", std::nullopt};
     case 431: return {431, "too_many_headers", "the request's header section is too large", std::nullopt};
     default:

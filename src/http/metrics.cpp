@@ -125,6 +125,9 @@ std::string Metrics::render() const {
     out << "cutout_inference_queue_capacity " << q.capacity << '\n';
     header(out, "cutout_inference_queue_rejections_total", "counter", "Requests refused with 503 queue_full.");
     out << "cutout_inference_queue_rejections_total " << q.rejected << '\n';
+    header(out, "cutout_forward_passes_total", "counter",
+           "Forward passes run for requests (not for those whose client left while queued).");
+    out << "cutout_forward_passes_total " << q.forward_passes << '\n';
     header(out, "cutout_inference_queue_timeouts_total", "counter",
            "Requests that waited --max-queue-wait-ms for a forward pass: 503 queue_timeout.");
     out << "cutout_inference_queue_timeouts_total " << q.timed_out << '\n';

@@ -2,6 +2,8 @@
 
 #include <httplib.h>
 
+#include "cutout/http/connections.hpp"
+
 namespace cutout::http {
 namespace {
 
@@ -40,6 +42,12 @@ void write_reply(Reply reply, httplib::Response& response) {
   }
   response.status = reply.status;
   response.set_header("Connection", "close");
+  // On a connection thread the connection loop closes it (connections.hpp): a plain body, which
+  // the library writes even while the server stops (it skips body writers then).
+  if (close_after_answer()) {
+    response.set_content(std::move(reply.body), reply.content_type);
+    return;
+  }
   auto body = std::make_shared<std::string>(std::move(reply.body));
   response.set_content_provider(
       body->size(), reply.content_type,

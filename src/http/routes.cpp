@@ -12,6 +12,7 @@
 
 #include "cutout/core/error.hpp"
 #include "cutout/core/process_clock.hpp"
+#include "cutout/http/connections.hpp"
 #include "cutout/http/content_negotiation.hpp"
 #include "cutout/http/error_response.hpp"
 #include "cutout/http/reply.hpp"
@@ -134,13 +135,15 @@ imaging::OutputFormat format_for_accept(const httplib::Request& req,
                   "; or send format=png|webp|jpeg");
 }
 
-Reply handle_remove_background(const AppContext& ctx, const httplib::Request& req,
-                               const httplib::ContentReader& reader, std::size_t max_body) {
+Reply handle_remove_background(const AppContext& ctx, const StatusPolicy& policy,
+                               const httplib::Request& req, const httplib::ContentReader& reader,
+                               std::size_t max_body) {
   // Reading the body (limits, Content-Type, multipart framing) ends in an error reply of its own,
   // closing the connection when the body was not read to its end.
   const UploadResult read = read_upload(req, reader, max_body);
   if (read.error) {
-    Reply reply = Reply::error(*read.error);
+    // A body cut by its deadline or the stop is answered as such (connections.hpp).
+    Reply reply = Reply::error(read_cut_reply(policy).value_or(*read.error));
     reply.close_connection = read.close;
     return reply;
   }
@@ -148,6 +151,7 @@ Reply handle_remove_background(const AppContext& ctx, const httplib::Request& re
   const std::string_view image = image_from(read.upload, parameters);
   service::RemoveBackgroundOptions options = service::parse_remove_background_options(parameters);
   if (!options.format_given) options.format = format_for_accept(req, options);
+  options.client_gone = client_gone_probe();
   service::RemoveBackgroundResult result = ctx.remover.remove(image, options);
   Reply reply;
   reply.headers.emplace_back("Vary", "Accept");
@@ -191,7 +195,7 @@ void register_routes(httplib::Server& server, const AppContext& context,
               [ctx, policy, max_body_bytes](const httplib::Request& req, httplib::Response& res,
                                             const httplib::ContentReader& reader) {
                 serve(res, *policy,
-                      [&] { return handle_remove_background(*ctx, req, reader, max_body_bytes); });
+                      [&] { return handle_remove_background(*ctx, *policy, req, reader, max_body_bytes); });
               });
   register_web_page(server);  // the demo page at "/"
 }

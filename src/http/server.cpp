@@ -11,7 +11,9 @@
 #include <nlohmann/json.hpp>
 
 #include "cutout/logging/logging.hpp"
+#include "cutout/core/error.hpp"
 #include "cutout/http/api_key.hpp"
+#include "cutout/http/connections.hpp"
 #include "cutout/http/cors.hpp"
 #include "cutout/http/error_response.hpp"
 #include "cutout/http/reply.hpp"
@@ -116,7 +118,10 @@ void send_screen_refusal(httplib::Response& res, const ErrorReply& refusal) {
 
 void configure_server(httplib::Server& svr, const AppContext& context, const HttpOptions& options) {
   const int threads = options.threads;
-  svr.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  // A ConnectionServer brings its own threads (one per connection); a plain server gets a pool.
+  if (dynamic_cast<ConnectionServer*>(&svr) == nullptr) {
+    svr.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+  }
   svr.set_payload_max_length(options.max_body_bytes);
   svr.set_read_timeout(options.read_timeout);
   svr.set_write_timeout(options.write_timeout);
@@ -127,11 +132,17 @@ void configure_server(httplib::Server& svr, const AppContext& context, const Htt
   auto api_key = std::make_shared<const ApiKeyCheck>(options.api_key);
   auto tracing = std::make_shared<const RequestTracing>(options.trace_project, options.trusted_proxy_hops);
   const std::size_t max_body = options.max_body_bytes;
-  svr.set_pre_routing_handler([cors, api_key, tracing, max_body](const httplib::Request& req,
-                                                                 httplib::Response& res) {
+  svr.set_pre_routing_handler([cors, api_key, tracing, max_body, policy](const httplib::Request& req,
+                                                                         httplib::Response& res) {
     t_request_started = std::chrono::steady_clock::now();
     clear_error_type_on_this_thread();
+    connection_headers_read();  // the body's own deadline starts (connections.hpp)
     tracing->begin(req, res);  // trace, request ID, client address: on every log line until the access line
+    if (connection_stopping()) {  // arrived during a stop: told to go elsewhere, body unread
+      send_error_and_close(res, policy->reply_for(Error(ErrorKind::ShuttingDown, "shutting_down",
+                                                        "the server is shutting down; send the request again")));
+      return httplib::Server::HandlerResponse::Handled;
+    }
     ignore_range(req);
     res.set_header("Accept-Ranges", "none");
     // What the service never uses is refused before any body byte is read (request_screen.hpp).
@@ -170,10 +181,15 @@ void configure_server(httplib::Server& svr, const AppContext& context, const Htt
   });
   // Statuses the library produces itself (404, 413 for chunked bodies, ...) get our JSON body too.
   svr.set_error_handler(httplib::Server::HandlerWithResponse(
-      [](const httplib::Request&, httplib::Response& res) {
+      [policy](const httplib::Request&, httplib::Response& res) {
         // A reply of ours (body, or a body writer that sets Content-Type) stays as it is.
         if (!res.body.empty() || res.has_header("Content-Type")) {
           return httplib::Server::HandlerResponse::Unhandled;
+        }
+        // The library's 400 for a request cut by a deadline or the stop says which.
+        if (const auto cut = read_cut_reply(*policy)) {
+          send_error_and_close(res, *cut);
+          return httplib::Server::HandlerResponse::Handled;
         }
         send_error(res, reply_for_status(res.status));
         return httplib::Server::HandlerResponse::Handled;
@@ -225,6 +241,9 @@ void HttpServer::start() {
 }
 
 void HttpServer::stop() {
+  // Idle and half-sent connections go at once, late arrivals get 503 (connections.hpp); then the
+  // library stops accepting and its accept thread waits for the requests being handled.
+  if (auto* connections = dynamic_cast<ConnectionServer*>(server_.get())) connections->begin_stop();
   if (server_->is_running() || accept_thread_.joinable()) server_->stop();
   if (accept_thread_.joinable()) accept_thread_.join();
 }

@@ -117,7 +117,14 @@ RemoveBackgroundResult BackgroundRemover::run(std::string_view image_bytes,
   torch::Tensor probability;
   engine::InferenceGate::Timing gate_timing;
   try {
-    gate_timing = gate_.run([&] { probability = forward(model, input); });
+    gate_timing = gate_.run([&] {
+      // Checked at the turn, not before: a client that left while queued costs no forward pass.
+      if (options.client_gone && options.client_gone()) {
+        throw Error(ErrorKind::ClientGone, "client_gone", "the client closed the connection while queued");
+      }
+      forward_passes_.fetch_add(1);
+      probability = forward(model, input);
+    });
     check_model_output(probability);
   } catch (const Error& e) {
     // With no warm-up pass, this may be the model's first forward: one that never worked fails

@@ -1,12 +1,17 @@
 // The black-box test: the built cutout-server binary as a separate process, as an operator runs it.
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
+#include <cstring>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -371,6 +376,54 @@ TEST(ServerProcess, SigtermDuringABurstAnswersEveryInFlightRequest) {
   EXPECT_EQ(answered, kBurst);
   EXPECT_EQ(server.wait_exit(std::chrono::seconds(10)), 0) << server.stdout_text();
   EXPECT_LT(Clock::now() - signalled, std::chrono::seconds(10));
+}
+
+// SIGTERM while a failed start is still being shown on /health: the exit code still says the
+// start failed (3), not 0.
+TEST(ServerProcess, SigtermDuringTheFailedStartWindowExits3) {
+  ServerProcess server({"--model", fixture_path("wrong_shape.pt"), "--port", "0", "--host", "127.0.0.1",
+                        "--device", "cpu", "--fail-exit-delay-ms", "60000"});
+  const int port = server.wait_for_port(std::chrono::seconds(60));
+  ASSERT_GT(port, 0) << server.stdout_text() << server.stderr_text();
+  auto health = wait_for_health(port, 503, "failed", std::chrono::seconds(60));
+  ASSERT_TRUE(health && health->status == 503);
+  server.signal(SIGTERM);
+  EXPECT_EQ(server.wait_exit(std::chrono::seconds(10)), 3) << server.stdout_text();
+}
+
+// Idle and half-sent connections (a slowloris that stopped mid-headers, a body cut short) do not
+// hold up a stop: SIGTERM exits 0 at once. (Before, one such connection made it 8 s and exit 5.)
+TEST(ServerProcess, SigtermWithIdleAndHalfSentConnectionsExits0AtOnce) {
+  ServerProcess server({"--model", fixture_path("tiny.pt"), "--port", "0", "--host", "127.0.0.1",
+                        "--device", "cpu"});
+  const int port = server.wait_for_port(std::chrono::seconds(60));
+  ASSERT_GT(port, 0) << server.stdout_text() << server.stderr_text();
+  auto health = wait_for_health(port, 200, "ready", std::chrono::seconds(120));
+  ASSERT_TRUE(health && health->status == 200);
+  std::vector<int> sockets;
+  const char* starts[] = {"", "", "GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: a",
+                          "POST /remove-background HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n01234"};
+  for (const char* start : starts) {
+    const int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    if (*start != '\0') {
+      ASSERT_GT(send(fd, start, std::strlen(start), MSG_NOSIGNAL), 0);
+    }
+    sockets.push_back(fd);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const auto signalled = Clock::now();
+  server.signal(SIGTERM);
+  const int code = server.wait_exit(std::chrono::seconds(10));
+  const double ms = std::chrono::duration<double, std::milli>(Clock::now() - signalled).count();
+  std::printf("[ measured ] SIGTERM to exit with 4 idle or half-sent connections open: %.0f ms\n", ms);
+  EXPECT_EQ(code, 0) << server.stdout_text();
+  EXPECT_LT(ms, 2000.0);
+  for (int fd : sockets) close(fd);
 }
 
 }  // namespace

@@ -200,6 +200,7 @@ TEST(HostileCorpus, EveryCaseGetsItsExactAnswerAndTheServerKeepsServing) {
 TEST(HostileConnections, ClientThatHangsUpMidUploadFreesItsWorker) {
   ServerOptions limits = hostile_defaults();
   limits.http_threads = 2;
+  limits.max_connections = 2;  // the threads are the connections' (connections.hpp)
   ReadyServer server(limits);
   const std::string full = normal_request();
   for (int i = 0; i < 10; ++i) {
@@ -217,6 +218,7 @@ TEST(HostileConnections, ClientThatHangsUpBeforeTheResponseIsHarmless) {
   ServerOptions limits = hostile_defaults();
   limits.max_body_bytes = 32u << 20;
   limits.http_threads = 2;
+  limits.max_connections = 2;  // the threads are the connections' (connections.hpp)
   ReadyServer server(limits);
   const std::string png = cutout::testing::encode_as(cutout::testing::make_picture(1500, 1500), ".png");
   const std::string request = "POST /remove-background HTTP/1.1\r\nHost: t\r\nContent-Type: image/png\r\n"
@@ -235,6 +237,7 @@ TEST(HostileConnections, ClientThatHangsUpBeforeTheResponseIsHarmless) {
 TEST(HostileConnections, ClientThatStopsSendingIsDroppedAfterTheReadTimeout) {
   ServerOptions limits = hostile_defaults();
   limits.http_threads = 1;
+  limits.max_connections = 1;  // the threads are the connections' (connections.hpp)
   limits.read_timeout_s = 1;
   ReadyServer server(limits);
   const std::string full = normal_request();
@@ -255,6 +258,7 @@ TEST(HostileConnections, ClientThatStopsReadingIsDroppedAfterTheWriteTimeout) {
   limits.max_body_bytes = 64u << 20;
   limits.max_pixels = 20'000'000;
   limits.http_threads = 1;
+  limits.max_connections = 1;  // the threads are the connections' (connections.hpp)
   limits.write_timeout_s = 1;
   ReadyServer server(limits);
   // Noise does not compress: the RGBA PNG answer is ~ 4 bytes a pixel, far beyond socket buffers.

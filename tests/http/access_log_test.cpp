@@ -138,6 +138,7 @@ TEST_F(AccessLog, EveryErrorLineCarriesTheTypeTheClientGot) {
 TEST_F(AccessLog, SuccessLinesHaveNoErrorTypeEvenAfterAnErrorOnTheSameWorker) {
   config::Settings o = cutout::testing::test_settings();
   o.http_threads = 1;  // one worker: the error and the success run on the same thread
+  o.max_connections = 1;  // and no other (a connection gets its own thread, connections.hpp)
   cutout::testing::InProcessServer server(o);
   server.load();
   httplib::Client c("127.0.0.1", server.port());

@@ -21,6 +21,7 @@ class InProcessServer {
   InProcessServer& operator=(const InProcessServer&) = delete;
 
   void load() { app_.load_now(); }  // the model load main() runs on its loader thread
+  void stop() { app_.stop_serving(); }  // what SIGTERM does: returns when every request is answered
   service::Readiness& readiness() { return app_.readiness(); }
   int port() const { return app_.port(); }
 

@@ -319,5 +319,35 @@ TEST(RemoveBackgroundUnproven, ASucceededPassProvesTheModel) {
   EXPECT_TRUE(readiness.ready());
 }
 
+// A request whose client has gone is dropped at its turn in the queue, before the forward pass;
+// one whose client is still there runs. The remover's count of forward passes says which ran.
+TEST_F(RemoveBackgroundTest, ClientGoneAtTheTurnSkipsTheForwardPass) {
+  loader_.load();
+  ASSERT_TRUE(readiness_.ready()) << readiness_.failure_reason();
+  const std::string bytes = png(red_and_blue(16, 16, 8));
+  RemoveBackgroundOptions gone;
+  int asked = 0;
+  gone.client_gone = [&] {
+    ++asked;
+    return true;
+  };
+  try {
+    remover_.remove(bytes, gone);
+    ADD_FAILURE() << "served a request whose client had gone";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::ClientGone);
+    EXPECT_EQ(e.type(), "client_gone");
+  }
+  EXPECT_EQ(asked, 1);
+  EXPECT_EQ(remover_.forward_passes(), 0u);
+  EXPECT_EQ(gate_.inside(), 0u);  // the turn was passed on
+
+  RemoveBackgroundOptions present;
+  present.client_gone = [] { return false; };
+  run(bytes, present);
+  run(bytes, {});  // empty: never gone
+  EXPECT_EQ(remover_.forward_passes(), 2u);
+}
+
 }  // namespace
 }  // namespace cutout::service

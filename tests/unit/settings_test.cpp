@@ -223,5 +223,34 @@ TEST_F(SettingsTest, DecodeTimeoutHasADefaultAFlagAndAnEnvironmentTwin) {
   EXPECT_NE(help.find("CUTOUT_DECODE_TIMEOUT_MS"), std::string::npos);
 }
 
+TEST_F(SettingsTest, ConnectionSettingsHaveDefaultsFlagsEnvironmentAndBounds) {
+  const char* env[] = {"CUTOUT_MAX_CONNECTIONS", "CUTOUT_IDLE_TIMEOUT_S", "CUTOUT_HEADER_TIMEOUT_S",
+                       "CUTOUT_BODY_TIMEOUT_S"};
+  for (const char* name : env) unsetenv(name);
+  auto out = parse({});
+  EXPECT_EQ(out.settings.max_connections, 512);
+  EXPECT_EQ(out.settings.idle_timeout_s, 5);
+  EXPECT_EQ(out.settings.header_timeout_s, 10);
+  EXPECT_EQ(out.settings.body_timeout_s, 60);
+  out = parse({"--max-connections", "64", "--idle-timeout-s", "2", "--header-timeout-s", "3",
+               "--body-timeout-s", "30"});
+  ASSERT_FALSE(out.exit_now) << out.output;
+  EXPECT_EQ(out.settings.max_connections, 64);
+  EXPECT_EQ(out.settings.idle_timeout_s, 2);
+  EXPECT_EQ(out.settings.header_timeout_s, 3);
+  EXPECT_EQ(out.settings.body_timeout_s, 30);
+  setenv("CUTOUT_HEADER_TIMEOUT_S", "4", 1);
+  setenv("CUTOUT_MAX_CONNECTIONS", "100", 1);
+  out = parse({});
+  EXPECT_EQ(out.settings.header_timeout_s, 4);
+  EXPECT_EQ(out.settings.max_connections, 100);
+  for (const char* name : env) unsetenv(name);
+  for (const char* bad : {"--max-connections", "--header-timeout-s", "--body-timeout-s", "--idle-timeout-s"}) {
+    out = parse({bad, "0"});
+    EXPECT_TRUE(out.exit_now) << bad;
+    EXPECT_EQ(out.exit_code, 2) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace cutout::config

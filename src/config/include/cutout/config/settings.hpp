@@ -21,7 +21,7 @@ struct Settings {
   PrecisionSetting precision = PrecisionSetting::Auto;
   int input_size = 1024;        // for model files without cutout.json
   int warmup_runs = 1;
-  int http_threads = 8;
+  int http_threads = 8;         // connection threads kept started (see max_connections)
   // Threads of the CPU stages' pool and of LibTorch's intra-op work; 0 (auto): the CPUs the
   // container may use (cgroup CPU quota, affinity: core/cpu_quota.hpp).
   int cpu_threads = 0;
@@ -48,6 +48,12 @@ struct Settings {
   // and the longest a request waits for its forward pass (0: no limit).
   std::size_t memory_budget_bytes = 0;
   int max_queue_wait_ms = 10'000;
+  // Connections: each open one has its own thread (started on demand; http_threads are kept
+  // started), so slow clients never hold what probes need. Reading a request has total deadlines.
+  int max_connections = 512;   // served at once; when all are busy the longest-idle one is closed
+  int idle_timeout_s = 5;      // keep-alive: waiting for a connection's next (or first) request
+  int header_timeout_s = 10;   // first byte of a request to the end of its headers, in total
+  int body_timeout_s = 60;     // end of the headers to the end of the body, in total
 };
 
 struct ParseOutcome {

@@ -16,6 +16,8 @@ enum class ErrorKind {
   ModelFailed,           // 503: the model failed to load; this instance will not serve
   Overloaded,            // 503: the inference queue is full
   Internal,              // 500: everything else
+  ShuttingDown,          // 503: the server is stopping; send the request again (to another instance)
+  ClientGone,            // the client closed its connection: nothing is sent (logged as 499)
 };
 
 class Error : public std::runtime_error {

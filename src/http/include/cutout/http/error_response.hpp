@@ -9,6 +9,8 @@
 //   NotReady    503 + Retry-After: the start-up's estimated remaining seconds (1..30);
 //   ModelFailed 503, no Retry-After: this instance will not recover (it exits 3 and is replaced);
 //   Overloaded  503 + Retry-After: 1 s (a forward pass takes well under that on a GPU).
+//   ShuttingDown 503 shutting_down + Retry-After: 1 s (another instance will answer);
+//   ClientGone  499 (nginx's "client closed request"): nothing is written, the access log says 499.
 
 #include <cstddef>
 #include <exception>
@@ -29,6 +31,9 @@ class Readiness;
 }  // namespace cutout
 
 namespace cutout::http {
+
+// The status logged for a request whose client left before its answer (never sent).
+constexpr int kStatusClientGone = 499;
 
 struct ErrorReply {
   int status = 500;

@@ -46,6 +46,7 @@ struct QueueStats {
   std::size_t capacity = 0;
   std::uint64_t rejected = 0;
   std::uint64_t timed_out = 0;
+  std::uint64_t forward_passes = 0;  // run for requests (a dropped request's is not)
 };
 
 struct GpuMemory {

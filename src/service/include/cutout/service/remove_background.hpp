@@ -2,6 +2,8 @@
 // The use case: image bytes in, cut-out bytes out. Decoding, preprocessing and encoding run on the
 // caller's thread, in parallel with other requests; only the forward pass waits its turn.
 
+#include <atomic>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -52,13 +54,17 @@ class BackgroundRemover {
   // ("model_failed") after a failed start, Overloaded ("busy") when the request's estimated peak
   // does not fit in `budget` now, PayloadTooLarge ("image_too_large") when it exceeds the whole
   // budget (both before decoding), the decoder's errors, Overloaded ("queue_full",
-  // "queue_timeout") from the inference gate, Internal ("inference_failed",
+  // "queue_timeout") from the inference gate, ClientGone ("client_gone") when
+  // options.client_gone says so at the turn, Internal ("inference_failed",
   // "image_processing_failed") when LibTorch or OpenCV fail, with their message in
   // Error::detail(), and "inference_failed" too when the model's answer holds NaN or Inf. An
   // inference failure before any forward pass has succeeded (--warmup-runs 0) also turns the
   // readiness Failed (Readiness::fail_unproven).
   RemoveBackgroundResult remove(std::string_view image_bytes,
                                 const RemoveBackgroundOptions& options) const;
+
+  // Forward passes run for requests since this remover was made (the warm-up's are not counted).
+  std::uint64_t forward_passes() const { return forward_passes_.load(); }
 
  private:
   RemoveBackgroundResult run(std::string_view image_bytes, const RemoveBackgroundOptions& options) const;
@@ -69,6 +75,7 @@ class BackgroundRemover {
   imaging::DecodeLimits limits_;
   imaging::EncodeOptions encode_options_;
   MemoryBudget* budget_;  // null: no budget (tests)
+  mutable std::atomic<std::uint64_t> forward_passes_{0};
 };
 
 }  // namespace cutout::service

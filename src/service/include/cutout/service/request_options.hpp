@@ -1,6 +1,7 @@
 #pragma once
 // The parameters of /remove-background, whether they came as query parameters or form fields.
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -22,6 +23,9 @@ struct RemoveBackgroundOptions {
   GeometryOptions geometry;   // crop, crop_margin, max_side
   // foreground=estimate|raw: the colour under partial alpha (rgba and bg_color outputs).
   imaging::ForegroundColour foreground = imaging::ForegroundColour::Estimate;
+  // Asked inside the inference queue's turn, just before the forward pass: true when the client
+  // has gone, and the request is dropped (ErrorKind::ClientGone) instead of run. Empty: never gone.
+  std::function<bool()> client_gone;
 };
 
 using Parameters = std::vector<std::pair<std::string, std::string>>;
