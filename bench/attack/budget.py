@@ -2,14 +2,14 @@
 
 Expected (What to build): each request's peak estimated from its header and admitted against a
 budget (cgroup limit or a flag), else 503 `busy` with Retry-After. The case sets the budget with
-BUDGET_FLAG; the budget part names the flag, so adjust the constant if it differs."""
+BUDGET_FLAG (in bytes)."""
 import concurrent.futures
 
 import harness
 import payloads
 from registry import case
 
-BUDGET_FLAG = "--memory-budget-mb"
+BUDGET_FLAG = "--memory-budget-bytes"
 
 
 @case(3, "4 concurrent large uploads over a budget: some 503 busy + Retry-After, some 200, RSS growth <= budget")
@@ -18,7 +18,7 @@ def concurrent_large_over_budget(ctx):
     (w, h), budget_mib, n = ctx.size(((2000, 1500), 400, 4), ((8660, 5773), 2048, 4))
     flag_known = harness.has_flag(ctx, BUDGET_FLAG)
     v.check(f"server has {BUDGET_FLAG}", flag_known, flag_known)
-    flags = [BUDGET_FLAG, budget_mib] if flag_known else []  # without it: measure what it costs now
+    flags = [BUDGET_FLAG, budget_mib * 2**20] if flag_known else []  # without it: measure what it costs now
     image = payloads.jpeg(w, h)
     with harness.Server(ctx, ctx.model("tiny.pt"), *flags, name="budget") as srv:
         srv.ready()

@@ -41,7 +41,7 @@ def jpeg_truncated_50mp_header(ctx):
     return v
 
 
-DEADLINE_FLAG = "--decode-timeout-ms"  # the decode part names the flag; adjust if it differs
+DEADLINE_FLAG = "--decode-timeout-ms"
 
 
 @case(2, "progressive JPEG of 500 valid scans (3000x3000 in 30 KB): with a 250 ms decode deadline, a JSON error within 1.5 s")

@@ -201,7 +201,15 @@ class ConnectionStream : public httplib::Stream {
       begin_ = 0;
       end_ = static_cast<std::size_t>(n);
     }
-    const std::size_t n = std::min(size, end_ - begin_);
+    std::size_t n = std::min(size, end_ - begin_);
+    if (c_.phase.load() == Phase::Headers) {
+      if (header_bytes_ >= kMaxHeaderBytes) {
+        c_.cut = ReadCut::HeadersTooLarge;
+        return -1;
+      }
+      n = std::min(n, kMaxHeaderBytes - header_bytes_);
+      header_bytes_ += n;
+    }
     std::copy(buffer_ + begin_, buffer_ + begin_ + n, ptr);
     begin_ += n;
     return static_cast<ssize_t>(n);
@@ -226,6 +234,7 @@ class ConnectionStream : public httplib::Stream {
   socket_t socket() const override { return c_.fd; }
 
   bool has_buffered() const { return begin_ < end_; }
+  void start_request() { header_bytes_ = 0; }
 
  private:
   static void describe(const sockaddr_storage& addr, socklen_t size, std::string& ip, int& port) {
@@ -264,6 +273,7 @@ class ConnectionStream : public httplib::Stream {
   const std::chrono::milliseconds write_timeout_;
   char buffer_[kReadBufferBytes];
   std::size_t begin_ = 0, end_ = 0;
+  std::size_t header_bytes_ = 0;  // of the current request's line and headers
 };
 
 // Waits for the first byte of the next request. False: the idle time passed, the server is
@@ -355,6 +365,7 @@ bool ConnectionServer::process_and_close_socket(socket_t sock) {
                                                                                   kStoppingHeaderTimeout)
                                             : options_.header_timeout);
       c.phase = Phase::Headers;
+      stream.start_request();
       bool closed = false;
       const bool last = served + 1 == keep_alive_max_count_ || stopping;
       ok = process_request(stream, last, closed, nullptr);
@@ -397,6 +408,10 @@ std::optional<ErrorReply> read_cut_reply(const StatusPolicy& policy) {
   switch (c->cut) {
     case ReadCut::None: return std::nullopt;
     case ReadCut::Deadline: return reply_for_status(408);
+    case ReadCut::HeadersTooLarge:
+      return ErrorReply{431, "too_many_headers",
+                        "the request line and headers are over " + std::to_string(kMaxHeaderBytes) + " bytes",
+                        std::nullopt};
     case ReadCut::ShuttingDown:
       return policy.reply_for(Error(ErrorKind::ShuttingDown, "shutting_down",
                                     "the server is shutting down; send the request again"));

@@ -14,6 +14,7 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "cutout/http/connections.hpp"
 #include "cutout/http/request_screen.hpp"
 #include "support/in_process_server.hpp"
 #include "support/test_images.hpp"
@@ -160,6 +161,26 @@ TEST_F(RequestScreen, MoreThanAFewDozenHeadersGet431) {
   std::string repeated = "POST /remove-background HTTP/1.1\r\nHost: x\r\nContent-Length: 1048576\r\n";
   for (int i = 0; i < 1000; ++i) repeated += "Cookie: a=b\r\n";
   EXPECT_EQ(exchange(port(), repeated + "\r\n").status, 431);
+}
+
+// The header volume: 20,000 lines of 8 KB (160 MB) were read and held before any hook could count
+// them. The connection's stream now stops reading a request's head at kMaxHeaderBytes: the flood
+// is answered 431 without the rest being read into memory (the drain at close reads and drops at
+// most 1 MiB, never keeps it).
+TEST_F(RequestScreen, AHeaderFloodIsCutAtTheByteLimit) {
+  const std::string line = "X-Flood: " + std::string(8000, 'a') + "\r\n";
+  std::string flood = "GET /health/live HTTP/1.1\r\nHost: x\r\n";
+  while (flood.size() < 4 * kMaxHeaderBytes) flood += line;  // a few lines: under the line count
+  const RawAnswer cut = exchange(port(), flood + "\r\n");
+  EXPECT_EQ(cut.status, 431) << cut.head;
+  EXPECT_EQ(error_type(cut), "too_many_headers") << cut.body;
+  EXPECT_NE(cut.body.find(std::to_string(kMaxHeaderBytes) + " bytes"), std::string::npos) << cut.body;
+  // A head just under the limit is read whole (and answered).
+  std::string fits = "GET /health/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n";
+  const std::string big = "X-Big: " + std::string(7000, 'b') + "\r\n";  // under the library's 8 KiB line
+  while (fits.size() + big.size() + 2 < kMaxHeaderBytes) fits += big;
+  fits += "\r\n";
+  EXPECT_EQ(exchange(port(), fits).status, 200);
 }
 
 // Range is ignored (RFC 9110 14.2): ~2,700 copies of "0-" turned a 481 KB answer into 1.56 GB.

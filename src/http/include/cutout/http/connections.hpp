@@ -31,7 +31,12 @@ struct ConnectionOptions {
 };
 
 // Why reading the current request stopped before its end.
-enum class ReadCut { None, Deadline, ShuttingDown };
+enum class ReadCut { None, Deadline, ShuttingDown, HeadersTooLarge };
+
+// Bytes a request line and its headers may take together; past it the reading stops (431), so a
+// header flood costs at most this much memory however many lines it has. The library itself
+// bounds only each line (8 KiB), not their number.
+constexpr std::size_t kMaxHeaderBytes = 64 * 1024;
 
 class ConnectionRegistry;
 
