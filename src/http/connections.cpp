@@ -50,6 +50,8 @@ struct Connection {
   Clock::time_point deadline{};  // of the current phase's reading; written on the own thread only
   bool abort_on_stop = true;     // false for a request that began while stopping (it gets a 503)
   std::chrono::milliseconds body_timeout{0};
+  std::size_t max_body_bytes = 0;       // the body limit, as the client is told
+  std::size_t max_body_wire_bytes = 0;  // what may be read for it (connections.hpp)
   ReadCut cut = ReadCut::None;
   std::atomic<bool> gone{false};  // the client left: nothing more is written
   bool close_after_answer = false;  // the answer says Connection: close
@@ -209,6 +211,13 @@ class ConnectionStream : public httplib::Stream {
       }
       n = std::min(n, kMaxHeaderBytes - header_bytes_);
       header_bytes_ += n;
+    } else if (c_.phase.load() == Phase::Body) {
+      if (body_bytes_ >= c_.max_body_wire_bytes) {
+        c_.cut = ReadCut::BodyTooLarge;
+        return -1;
+      }
+      n = std::min(n, c_.max_body_wire_bytes - body_bytes_);
+      body_bytes_ += n;
     }
     std::copy(buffer_ + begin_, buffer_ + begin_ + n, ptr);
     begin_ += n;
@@ -234,7 +243,7 @@ class ConnectionStream : public httplib::Stream {
   socket_t socket() const override { return c_.fd; }
 
   bool has_buffered() const { return begin_ < end_; }
-  void start_request() { header_bytes_ = 0; }
+  void start_request() { header_bytes_ = body_bytes_ = 0; }
 
  private:
   static void describe(const sockaddr_storage& addr, socklen_t size, std::string& ip, int& port) {
@@ -274,6 +283,7 @@ class ConnectionStream : public httplib::Stream {
   char buffer_[kReadBufferBytes];
   std::size_t begin_ = 0, end_ = 0;
   std::size_t header_bytes_ = 0;  // of the current request's line and headers
+  std::size_t body_bytes_ = 0;    // of its body, framing included
 };
 
 // Waits for the first byte of the next request. False: the idle time passed, the server is
@@ -344,6 +354,8 @@ bool ConnectionServer::process_and_close_socket(socket_t sock) {
   c.fd = sock;
   c.registry = registry_.get();
   c.body_timeout = options_.body_timeout;
+  c.max_body_bytes = payload_max_length_;
+  c.max_body_wire_bytes = max_body_wire_bytes(payload_max_length_);
   registry_->add(&c);
   t_connection = &c;
   const int stop_fd = registry_->stop_fd();
@@ -384,6 +396,10 @@ bool ConnectionServer::process_and_close_socket(socket_t sock) {
   return ok;
 }
 
+std::size_t max_body_wire_bytes(std::size_t max_body_bytes) {
+  return max_body_bytes + max_body_bytes / 16 + 64 * 1024;
+}
+
 bool connection_stopping() {
   return t_connection != nullptr && t_connection->registry->stopping();
 }
@@ -408,6 +424,7 @@ std::optional<ErrorReply> read_cut_reply(const StatusPolicy& policy) {
   switch (c->cut) {
     case ReadCut::None: return std::nullopt;
     case ReadCut::Deadline: return reply_for_status(408);
+    case ReadCut::BodyTooLarge: return body_too_large(c->max_body_bytes);
     case ReadCut::HeadersTooLarge:
       return ErrorReply{431, "too_many_headers",
                         "the request line and headers are over " + std::to_string(kMaxHeaderBytes) + " bytes",

@@ -8,6 +8,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -181,6 +182,34 @@ TEST_F(RequestScreen, AHeaderFloodIsCutAtTheByteLimit) {
   while (fits.size() + big.size() + 2 < kMaxHeaderBytes) fits += big;
   fits += "\r\n";
   EXPECT_EQ(exchange(port(), fits).status, 200);
+}
+
+// A chunk-size line with a 256 MiB extension cost +480 MiB of peak RSS: the library grows its line
+// buffer until the line ends and counts only chunk data against the body limit. What is read for
+// a body, framing included, is now bounded (max_body_wire_bytes): 413 body_too_large.
+TEST(RequestScreenBody, AChunkExtensionFloodIsCutAtTheBodyLimit) {
+  config::Settings small = cutout::testing::test_settings();
+  small.max_body_bytes = 64 * 1024;
+  cutout::testing::InProcessServer server(small);
+  server.load();
+  const std::string head = "POST /remove-background HTTP/1.1\r\nHost: x\r\nContent-Type: image/png\r\n"
+                           "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n";
+  const std::string flood = head + "1;ext=" + std::string(4 * max_body_wire_bytes(small.max_body_bytes), 'e');
+  const RawAnswer cut = exchange(server.port(), flood);
+  EXPECT_EQ(cut.status, 413) << cut.head;
+  EXPECT_EQ(error_type(cut), "body_too_large") << cut.body;
+  EXPECT_NE(cut.body.find(std::to_string(small.max_body_bytes) + " bytes"), std::string::npos) << cut.body;
+  // Ordinary chunked bodies under the limit still arrive: a real PNG in 1 KiB chunks.
+  const std::string png = cutout::testing::encode_as(cutout::testing::make_picture(40, 30), ".png");
+  std::string chunked = head;
+  for (std::size_t at = 0; at < png.size(); at += 1024) {
+    const std::string piece = png.substr(at, 1024);
+    char size[16];
+    std::snprintf(size, sizeof(size), "%zx\r\n", piece.size());
+    chunked += size + piece + "\r\n";
+  }
+  chunked += "0\r\n\r\n";
+  EXPECT_EQ(exchange(server.port(), chunked).status, 200);
 }
 
 // Range is ignored (RFC 9110 14.2): ~2,700 copies of "0-" turned a 481 KB answer into 1.56 GB.

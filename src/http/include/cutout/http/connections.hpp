@@ -31,12 +31,18 @@ struct ConnectionOptions {
 };
 
 // Why reading the current request stopped before its end.
-enum class ReadCut { None, Deadline, ShuttingDown, HeadersTooLarge };
+enum class ReadCut { None, Deadline, ShuttingDown, HeadersTooLarge, BodyTooLarge };
 
 // Bytes a request line and its headers may take together; past it the reading stops (431), so a
 // header flood costs at most this much memory however many lines it has. The library itself
 // bounds only each line (8 KiB), not their number.
 constexpr std::size_t kMaxHeaderBytes = 64 * 1024;
+
+// Bytes a request's body may take on the wire, chunked framing included: the body limit plus a
+// sixteenth and 64 KiB for chunk-size lines. The library grows its buffer for a chunk-size line
+// (with any extension) until the line ends, and counts only chunk data against the body limit:
+// a 256 MiB chunk extension cost +480 MiB of peak RSS before this bound (413 body_too_large).
+std::size_t max_body_wire_bytes(std::size_t max_body_bytes);
 
 class ConnectionRegistry;
 
