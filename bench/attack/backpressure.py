@@ -36,12 +36,18 @@ def backpressure_never_triggers(ctx):
     return v
 
 
-def _send_and_leave(port, image):
+def _send_all_and_leave(port, image, n):
+    """n uploads sent at once on n connections, then every connection closed: all but the first
+    wait in the queue when their clients leave."""
     body, h = harness.benchutil.multipart(image)
-    s = socket.create_connection(("127.0.0.1", port), timeout=5)
-    s.sendall(harness.request_head("POST", "/remove-background", h, len(body)) + body)
+    sockets = []
+    for _ in range(n):
+        s = socket.create_connection(("127.0.0.1", port), timeout=5)
+        s.sendall(harness.request_head("POST", "/remove-background", h, len(body)) + body)
+        sockets.append(s)
     time.sleep(0.05)
-    s.close()
+    for s in sockets:
+        s.close()
 
 
 @case(5, "7 clients upload to a slow model and hang up: their requests are done within 3 passes, their access lines log 499")
@@ -55,8 +61,7 @@ def gone_clients_still_run(ctx):
         solo = harness.upload(srv.port, image, timeout=60)
         pass_s = (_timing(solo, "inference") - _timing(solo, "queue")) / 1000  # one forward pass
         t0 = time.monotonic()
-        for _ in range(gone_n):
-            _send_and_leave(srv.port, image)
+        _send_all_and_leave(srv.port, image, gone_n)
         # Done when every gone request has its access line (200 if it ran, 499 if dropped); the
         # gate's order is not FIFO, so the time to drain them all is what shows whether they ran.
         drained = None

@@ -123,6 +123,13 @@ class Server:
             code = None
         return code, time.monotonic() - t
 
+    def wait_exit(self, timeout_s):
+        """The exit code once the process ends by itself within timeout_s, else None."""
+        try:
+            return self.proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            return None
+
     def close(self):
         if self.proc.poll() is None:
             self.proc.kill()

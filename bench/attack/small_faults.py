@@ -82,14 +82,23 @@ def nan_output_served(ctx):
     return v
 
 
-@case(7, "--warmup-runs 0 with a model whose forward always fails: /health never says ready")
+@case(7, "--warmup-runs 0 with a model whose forward always fails: its first request's failure turns /health failed (503) and the process exits 3")
 def warmup0_failing_model_ready(ctx):
+    # With no warm-up pass nothing has run the model at ready; the first forward pass (a request's)
+    # is its proof. The fault was /health saying ready for ever while every upload got 500.
     v = harness.Verdict()
     with harness.Server(ctx, ctx.model("fails_in_forward.pt"), "--warmup-runs", 0,
-                        "--fail-exit-delay-ms", 20000, name="warmup0") as srv:
-        status, doc = srv.wait_settled()
-    v.figures.update(health=f"{status} {doc.get('status')}")
-    v.check("/health not ready (503 failed)", f"{status} {doc.get('status')}", doc.get("status") != "ready")
+                        "--fail-exit-delay-ms", 1000, name="warmup0") as srv:
+        srv.wait_settled()
+        first = harness.upload(srv.port, payloads.png(32, 32), timeout=30)
+        after = harness.probe(srv.port, "/health")
+        doc = after.json() if after.status else {}
+        code = srv.wait_exit(10)
+    v.figures.update(first_upload=repr(first), health_after=f"{after.status} {doc.get('status')}", exit_code=code)
+    v.check("the first upload is a 5xx JSON error", repr(first), first.status >= 500 and first.error_type())
+    v.check("/health then says failed (503)", f"{after.status} {doc.get('status')}",
+            after.status == 503 and doc.get("status") == "failed")
+    v.check("exit code 3", code, code == 3)
     return v
 
 

@@ -53,6 +53,9 @@ struct Connection {
   std::size_t max_body_bytes = 0;       // the body limit, as the client is told
   std::size_t max_body_wire_bytes = 0;  // what may be read for it (connections.hpp)
   ReadCut cut = ReadCut::None;
+  Clock::time_point request_started{};  // the current request's first byte
+  std::string request_line;             // its first bytes, up to kRequestLinePrefixBytes or the end of line
+  bool request_line_done = false;
   std::atomic<bool> gone{false};  // the client left: nothing more is written
   bool close_after_answer = false;  // the answer says Connection: close
   ConnectionRegistry* registry = nullptr;
@@ -211,6 +214,7 @@ class ConnectionStream : public httplib::Stream {
       }
       n = std::min(n, kMaxHeaderBytes - header_bytes_);
       header_bytes_ += n;
+      keep_request_line(buffer_ + begin_, n);
     } else if (c_.phase.load() == Phase::Body) {
       if (body_bytes_ >= c_.max_body_wire_bytes) {
         c_.cut = ReadCut::BodyTooLarge;
@@ -243,7 +247,12 @@ class ConnectionStream : public httplib::Stream {
   socket_t socket() const override { return c_.fd; }
 
   bool has_buffered() const { return begin_ < end_; }
-  void start_request() { header_bytes_ = body_bytes_ = 0; }
+  void start_request() {
+    header_bytes_ = body_bytes_ = 0;
+    c_.request_started = Clock::now();
+    c_.request_line.clear();
+    c_.request_line_done = false;
+  }
 
  private:
   static void describe(const sockaddr_storage& addr, socklen_t size, std::string& ip, int& port) {
@@ -254,6 +263,17 @@ class ConnectionStream : public httplib::Stream {
     }
     if (addr.ss_family == AF_INET) port = ntohs(reinterpret_cast<const sockaddr_in*>(&addr)->sin_port);
     if (addr.ss_family == AF_INET6) port = ntohs(reinterpret_cast<const sockaddr_in6*>(&addr)->sin6_port);
+  }
+
+  // The request line's first bytes, for the access line of a request refused unparsed.
+  void keep_request_line(const char* bytes, std::size_t n) {
+    for (std::size_t i = 0; i < n && !c_.request_line_done; ++i) {
+      if (bytes[i] == '\r' || bytes[i] == '\n' || c_.request_line.size() >= kRequestLinePrefixBytes) {
+        c_.request_line_done = true;
+      } else {
+        c_.request_line.push_back(bytes[i]);
+      }
+    }
   }
 
   // Until the socket has bytes (or its end): at most the per-read timeout, never past the
@@ -394,6 +414,22 @@ bool ConnectionServer::process_and_close_socket(socket_t sock) {
   registry_->remove(&c);
   close_connection(sock);
   return ok;
+}
+
+std::optional<RequestArrival> connection_request_arrival() {
+  const Connection* c = t_connection;
+  if (c == nullptr || c->request_started == Clock::time_point{}) return std::nullopt;
+  RequestArrival arrival;
+  arrival.started = c->request_started;
+  const std::string& line = c->request_line;
+  const auto space = line.find(' ');
+  arrival.method = line.substr(0, space);
+  if (space != std::string::npos) {
+    const std::string rest = line.substr(space + 1);
+    arrival.target_prefix = rest.substr(0, rest.find(' '));
+    arrival.target_cut = rest.find(' ') == std::string::npos && line.size() >= kRequestLinePrefixBytes;
+  }
+  return arrival;
 }
 
 std::size_t max_body_wire_bytes(std::size_t max_body_bytes) {

@@ -48,8 +48,14 @@ void log_access(const httplib::Request& req, const httplib::Response& res) {
   const auto level = res.status >= 500 ? spdlog::level::warn : spdlog::level::info;
   // Whatever the library parsed before refusing (method and target are set once the request line
   // splits in three); "-" for what it never read (a 414's line is dropped unparsed).
-  const std::string method = req.method.empty() ? "-" : req.method;
-  const std::string url = !req.target.empty() ? req.target : !req.path.empty() ? req.path : "-";
+  // A request the library refused unparsed (a 414's line is dropped) is described from what the
+  // connection saw arrive: the method and the start of the target.
+  const auto arrival = connection_request_arrival();
+  std::string method = req.method, url = !req.target.empty() ? req.target : req.path;
+  if (method.empty() && arrival) method = arrival->method;
+  if (url.empty() && arrival) url = arrival->target_prefix + (arrival->target_cut ? "..." : "");
+  if (method.empty()) method = "-";
+  if (url.empty()) url = "-";
   nlohmann::json http_request = {
       {"requestMethod", method},
       {"requestUrl", url},  // with the query
@@ -59,13 +65,18 @@ void log_access(const httplib::Request& req, const httplib::Response& res) {
       {"userAgent", req.get_header_value("User-Agent")},
       {"remoteIp", current_request() ? current_request()->client_address : req.remote_addr}};
   nlohmann::json fields = nlohmann::json::object();
-  if (const auto seconds = seconds_since_start()) {
+  std::optional<double> seconds = seconds_since_start();
+  if (!seconds) {
+    fields["refused_before_routing"] = true;  // by the HTTP library; no hook saw it start
+    if (arrival) {  // from the request's first byte, as the connection saw it
+      seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - arrival->started).count();
+    }
+  }
+  if (seconds) {
     char latency[32];
     std::snprintf(latency, sizeof(latency), "%.6fs", *seconds);
     http_request["latency"] = latency;
     fields["duration_ms"] = *seconds * 1000.0;
-  } else {
-    fields["refused_before_routing"] = true;  // by the HTTP library; no hook saw it start
   }
   fields["httpRequest"] = std::move(http_request);
   if (res.has_header("Server-Timing")) fields["server_timing"] = res.get_header_value("Server-Timing");

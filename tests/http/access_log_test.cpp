@@ -10,6 +10,7 @@
 #include <sstream>
 #include <condition_variable>
 #include <mutex>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,7 @@
 
 #include "cutout/logging/logging.hpp"
 #include "support/fixtures.hpp"
+#include "cutout/http/connections.hpp"
 #include "support/in_process_server.hpp"
 #include "support/test_images.hpp"
 
@@ -128,8 +130,9 @@ TEST_F(AccessLog, EveryErrorLineCarriesTheTypeTheClientGot) {
         "body_too_large");
   // The library's own statuses, answered through the error handler.
   check(c.Get("/no-such-endpoint"), "GET /no-such-endpoint 404", 404, "not_found");
-  // (414 is answered before the request line is parsed: "-" stands for its method and path.)
-  check(c.Get("/warmup?" + std::string(9000, 'a')), "- - 414", 414, "uri_too_long");
+  // (414 is answered before the library parses the request line: its method and path are what the
+  // connection saw arrive, connections.hpp.)
+  check(c.Get("/warmup?" + std::string(9000, 'a')), "GET /warmup 414", 414, "uri_too_long");
   // CORS preflight from an origin not allowed.
   check(c.Options("/remove-background", {{"Origin", "https://evil.example"}, {"Access-Control-Request-Method", "POST"}}),
         "OPTIONS /remove-background 403", 403, "cors_origin_not_allowed");
@@ -154,9 +157,10 @@ TEST_F(AccessLog, SuccessLinesHaveNoErrorTypeEvenAfterAnErrorOnTheSameWorker) {
 }
 
 // Requests the library refuses before routing (no hook sees them start) logged the latency since
-// the previous request on the worker, or since the clock's epoch, and no method or path. Now: what
-// the library parsed, "-" for the rest, no latency, and refused_before_routing.
-TEST_F(AccessLog, RefusalsBeforeRoutingLogWhatWasParsedAndNoLatency) {
+// the previous request on the worker, or since the clock's epoch, and no method or path. Now: the
+// method and target the connection saw arrive (the first 256 bytes of the line are kept), the
+// latency from the request's first byte, and refused_before_routing.
+TEST_F(AccessLog, RefusalsBeforeRoutingLogWhatArrivedAndATrueLatency) {
   config::Settings o = cutout::testing::test_settings();
   o.http_threads = 1;  // one worker: a stale start from the request before would be on this thread
   cutout::testing::InProcessServer server(o);
@@ -183,7 +187,10 @@ TEST_F(AccessLog, RefusalsBeforeRoutingLogWhatWasParsedAndNoLatency) {
     }
     close(fd);
   };
-  const auto untimed = [&](const std::string& message, int status, const std::string& method,
+  // The bogus latency was the time since the worker's previous request: wait long enough that it
+  // would show.
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  const auto refused = [&](const std::string& message, int status, const std::string& method,
                            const std::string& url) {
     SCOPED_TRACE(message);
     const json line = sink_->access_line(message);
@@ -191,16 +198,18 @@ TEST_F(AccessLog, RefusalsBeforeRoutingLogWhatWasParsedAndNoLatency) {
     EXPECT_EQ(line["httpRequest"]["status"], status);
     EXPECT_EQ(line["httpRequest"]["requestMethod"], method);
     EXPECT_EQ(line["httpRequest"]["requestUrl"], url);
-    EXPECT_FALSE(line["httpRequest"].contains("latency")) << line;
-    EXPECT_FALSE(line.contains("duration_ms")) << line;
+    ASSERT_TRUE(line.contains("duration_ms")) << line;
+    EXPECT_LT(line["duration_ms"].get<double>(), 2000.0) << line;  // not the 3 s since /warmup
+    EXPECT_TRUE(line["httpRequest"].contains("latency")) << line;
     EXPECT_EQ(line.value("refused_before_routing", false), true) << line;
   };
   raw("GET /warmup HTTP/9.9\r\nConnection: close\r\n\r\n");  // the line splits: method and target known
-  untimed("GET /warmup 400", 400, "GET", "/warmup");
-  raw("GET / HTTP/1.1\n\n");  // bare LF: the line is refused before it is split
-  untimed("- - 400", 400, "-", "-");
+  refused("GET /warmup 400", 400, "GET", "/warmup");
+  raw("GET / HTTP/1.1\n\n");  // bare LF: the library refuses the line before it is split
+  refused("GET / 400", 400, "GET", "/");
   raw("GET /" + std::string(9000, 'a') + " HTTP/1.1\r\nConnection: close\r\n\r\n");
-  untimed("- - 414", 414, "-", "-");
+  const std::string kept = "/" + std::string(kRequestLinePrefixBytes - 5, 'a') + "...";  // "GET " + 252
+  refused("GET " + kept + " 414", 414, "GET", kept);
 }
 
 // --log-format text: a path or header with a line break (a decoded %0A) could write a line of its

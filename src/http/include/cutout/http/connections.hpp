@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <string>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -75,6 +76,18 @@ class ConnectionServer : public httplib::Server {
 bool connection_stopping();
 // The headers are read (the pre-routing hook): the body's deadline starts now.
 void connection_headers_read();
+// The current request as the connection saw it arrive, for the access line of a request the
+// library refused before any hook ran (414, a malformed request line): its method and the start
+// of its target (at most kRequestLinePrefixBytes of the line are kept), and when its first byte
+// came. nullopt off a connection thread.
+constexpr std::size_t kRequestLinePrefixBytes = 256;
+struct RequestArrival {
+  std::string method;
+  std::string target_prefix;  // cut at kRequestLinePrefixBytes of the line
+  bool target_cut = false;
+  std::chrono::steady_clock::time_point started;
+};
+std::optional<RequestArrival> connection_request_arrival();
 // The connection is to be closed after the current answer; false off a connection thread (the
 // caller then has to make the library close it).
 bool close_after_answer();
