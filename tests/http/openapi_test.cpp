@@ -265,6 +265,10 @@ TEST(OpenApi, EveryDocumentedStatusAndErrorTypeIsReachable) {
   busy.load();
   impatient.load();
   tight_memory.load();
+  config::Settings hurried = test_settings();
+  hurried.header_timeout_s = 1;  // a head that never ends gets its 408 after a second
+  InProcessServer short_headers(hurried);
+  short_headers.load();
   config::Settings one_ms = test_settings();
   one_ms.decode_timeout_ms = 1;
   one_ms.max_body_bytes = 32u << 20;  // the 12 MP JPEG below is 2.8 MB
@@ -306,6 +310,8 @@ TEST(OpenApi, EveryDocumentedStatusAndErrorTypeIsReachable) {
       {{"/remove-background", "post", 400, "bad_request"},
        [&] { return raw_request(ready, "POST /remove-background HTTP/1.1\r\nHost: t\r\nContent-Length: 12x\r\n\r\n"); }},
       {{"/remove-background", "post", 406, "not_acceptable"}, post_image(ready, "", {{"Accept", "image/jpeg"}})},
+      {{"/remove-background", "post", 408, "request_timeout"},
+       [&] { return raw_request(short_headers, "POST /remove-background HTTP/1.1\r\nHost: t\r\n"); }},
       {{"/remove-background", "post", 413, "body_too_large"},
        [&] { return c.Post("/remove-background", std::string(100 * 1024, 'x'), "image/png"); }},
       {{"/remove-background", "post", 413, "image_too_large"}, [&] { return c.Post("/remove-background", flat, "image/png"); }},
