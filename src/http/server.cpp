@@ -46,12 +46,13 @@ void log_access(const httplib::Request& req, const httplib::Response& res) {
   if (error_type.empty() && res.status >= 400) error_type = reply_for_status(res.status).type;
   if (is_probe(req.path)) return;
   const auto level = res.status >= 500 ? spdlog::level::warn : spdlog::level::info;
-  // Whatever the library parsed before refusing (method and target are set once the request line
-  // splits in three); "-" for what it never read (a 414's line is dropped unparsed).
-  // A request the library refused unparsed (a 414's line is dropped) is described from what the
-  // connection saw arrive: the method and the start of the target.
-  const auto arrival = connection_request_arrival();
+  // What the library parsed; for a request it refused unparsed (a 414's line is dropped), what the
+  // connection saw arrive (connections.hpp); "-" where neither has anything.
   std::string method = req.method, url = !req.target.empty() ? req.target : req.path;
+  std::optional<double> seconds = seconds_since_start();
+  // Only a refused request needs it: an ordinary one has its method, target and start already.
+  const auto arrival = method.empty() || url.empty() || !seconds ? connection_request_arrival()
+                                                                 : std::nullopt;
   if (method.empty() && arrival) method = arrival->method;
   if (url.empty() && arrival) url = arrival->target_prefix + (arrival->target_cut ? "..." : "");
   if (method.empty()) method = "-";
@@ -65,7 +66,6 @@ void log_access(const httplib::Request& req, const httplib::Response& res) {
       {"userAgent", req.get_header_value("User-Agent")},
       {"remoteIp", current_request() ? current_request()->client_address : req.remote_addr}};
   nlohmann::json fields = nlohmann::json::object();
-  std::optional<double> seconds = seconds_since_start();
   if (!seconds) {
     fields["refused_before_routing"] = true;  // by the HTTP library; no hook saw it start
     if (arrival) {  // from the request's first byte, as the connection saw it
