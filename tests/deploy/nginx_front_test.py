@@ -18,10 +18,8 @@ SKIP = 77
 SOURCE, SERVER, FIXTURES = sys.argv[1:4] if len(sys.argv) >= 4 else (None, None, None)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench", "lib"))
+from benchutil import free_port  # noqa: E402
 
 
 def exchange(port, parts, timeout=20):

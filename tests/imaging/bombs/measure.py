@@ -12,31 +12,20 @@ import json
 import os
 import resource
 import signal
-import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "bench", "lib"))
+import benchutil  # noqa: E402  (free_port, memory_mib)
+
 TYPES = {".jpg": "image/jpeg", ".tif": "image/tiff", ".png": "image/png"}
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def status_kb(pid, field):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return 0
-
-
 def measure(args, path):
-    port = free_port()
+    port = benchutil.free_port()
     limit = int(args.as_limit_gb * (1 << 30))
 
     def cap():  # a guard for the machine: a bomb that goes further fails instead of swapping
@@ -54,7 +43,7 @@ def measure(args, path):
                         break
             except (urllib.error.URLError, ConnectionError, OSError):
                 time.sleep(0.1)
-        before = status_kb(proc.pid, "VmRSS")
+        before, _ = benchutil.memory_mib(proc.pid)
         with open(path, "rb") as f:
             body = f.read()
         ctype = TYPES.get(os.path.splitext(path)[1], "application/octet-stream")
@@ -70,9 +59,9 @@ def measure(args, path):
             status, answer = 0, type(e).__name__
         took = time.time() - start
         alive = proc.poll() is None
-        peak = status_kb(proc.pid, "VmHWM") if alive else 0
+        peak = benchutil.memory_mib(proc.pid)[1] if alive else 0
         return {"file": os.path.basename(path), "bytes": len(body), "status": status, "type": answer,
-                "seconds": round(took, 3), "peak_rss_delta_mb": round((peak - before) / 1024, 1) if alive else None,
+                "seconds": round(took, 3), "peak_rss_delta_mb": round(peak - before, 1) if alive else None,
                 "server_alive": alive}
     finally:
         if proc.poll() is None:
